@@ -1,0 +1,1 @@
+"""Actor runtime and supervision (filled in by the campaign engine)."""

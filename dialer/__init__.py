@@ -1,0 +1,1 @@
+"""Self-hosted outbound campaign dialer."""

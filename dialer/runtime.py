@@ -1,0 +1,210 @@
+"""The running dialer: one SIP endpoint, one media clock, one RTP port pool, the trunks.
+
+`Dialer.start(config)` binds the sockets, starts the media clock, registers
+to the trunks that ask for it and starts their OPTIONS keepalives. Calls are
+placed with `Dialer.call(...)` (see `dialer.calling`). The campaign engine
+builds on this same object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from dialer.config import Config, TrunkSettings
+from dialer.sip.actions import Destination
+from dialer.sip.endpoint import EndpointSettings, SipEndpoint
+from dialer.sip.keepalive import KeepaliveParams, OptionsKeepalive, TrunkAlive, TrunkDown
+from dialer.sip.registration import (
+    Registered,
+    RegistrationClient,
+    RegistrationFailed,
+    RegistrationParams,
+)
+from dialer.sip.timers import TimerConfig
+from dialer.sip.transport import SipTransport, TransportSettings
+from dialer.sip.uri import SipUri
+from media.clock import MediaClock
+from media.ports import RtpPortPool
+
+log = logging.getLogger("dialer")
+
+
+@dataclass
+class TrunkStatus:
+    """What the dialer knows of a trunk right now (for logs, the API and metrics)."""
+
+    name: str
+    registered: bool | None = None  # None: registration not configured
+    alive: bool | None = None  # None: no keepalive answer yet
+    rtt_ms: float | None = None
+    last_error: str = ""
+
+
+@dataclass
+class Trunk:
+    name: str
+    settings: TrunkSettings
+    destination: Destination
+    domain: str
+    status: TrunkStatus = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.status = TrunkStatus(self.name)
+
+    @classmethod
+    def from_settings(cls, name: str, settings: TrunkSettings) -> Trunk:
+        proxy = SipUri.parse(settings.proxy)
+        transport = str(proxy.params.get("transport") or settings.transport).lower()
+        port = proxy.port or (5061 if proxy.scheme == "sips" else 5060)
+        return cls(
+            name=name,
+            settings=settings,
+            destination=Destination(proxy.host, port, transport),
+            domain=settings.domain or proxy.host,
+        )
+
+    def request_uri(self, target: str) -> str:
+        """A dialled number becomes sip:NUMBER@domain; a SIP URI is used as given."""
+        if target.startswith(("sip:", "sips:")):
+            return target
+        return f"sip:{target}@{self.domain}"
+
+    @property
+    def from_uri(self) -> str:
+        return f"sip:{self.settings.caller_id}@{self.domain}"
+
+
+class Dialer:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.trunks = {
+            name: Trunk.from_settings(name, trunk) for name, trunk in config.trunks.items()
+        }
+        sip = config.sip
+        trusted = frozenset(sip.trusted_peers) | {t.destination.host for t in self.trunks.values()}
+        self.trusted_hosts = trusted
+        ports = dict.fromkeys(sip.transports, sip.bind_port)
+        self.endpoint = SipEndpoint(
+            EndpointSettings(
+                host=sip.advertised_host,
+                ports=ports,
+                user_agent=sip.user_agent,
+                timers=TimerConfig(t1=sip.timer_t1, t2=sip.timer_t2),
+                is_trusted=trusted.__contains__,
+                bad_input_log_interval_s=sip.bad_input_log_interval_s,
+            )
+        )
+        self.transport: SipTransport | None = None
+        self.clock = MediaClock()
+        self.ports = RtpPortPool(config.rtp.bind_host, config.rtp.port_min, config.rtp.port_max)
+        self._registrations: list[RegistrationClient] = []
+        self._keepalives: list[OptionsKeepalive] = []
+
+    @classmethod
+    async def start(cls, config: Config) -> Dialer:
+        dialer = cls(config)
+        await dialer._start()
+        return dialer
+
+    async def _start(self) -> None:
+        sip = self.config.sip
+        self.transport = SipTransport(
+            self.endpoint,
+            TransportSettings(
+                bind_host=sip.bind_host,
+                port=sip.bind_port,
+                transports=tuple(sip.transports),
+                udp_receive_buffer=sip.udp_receive_buffer,
+            ),
+        )
+        await self.transport.start()
+        self.clock.start()
+        for trunk in self.trunks.values():
+            self._start_trunk(trunk)
+
+    async def close(self) -> None:
+        self.clock.stop()
+        if self.transport is not None:
+            await self.transport.close()
+
+    def contact_for(self, trunk: Trunk) -> str:
+        sip = self.config.sip
+        transport = trunk.destination.transport
+        suffix = "" if transport == "udp" else f";transport={transport}"
+        return f"sip:{trunk.settings.caller_id}@{_host_for_uri(sip.advertised_host)}:{sip.bind_port}{suffix}"
+
+    def _start_trunk(self, trunk: Trunk) -> None:
+        transport = self.transport
+        assert transport is not None
+        settings = trunk.settings
+        if settings.register:
+            trunk.status.registered = False
+            registration = RegistrationClient(
+                RegistrationParams(
+                    trunk=trunk.name,
+                    registrar=f"sip:{trunk.domain}",
+                    aor=f"sip:{settings.username}@{trunk.domain}",
+                    contact=self.contact_for(trunk),
+                    destination=trunk.destination,
+                    username=settings.username,
+                    password=settings.password,
+                    expires_s=settings.register_expires_s,
+                    user_agent=self.config.sip.user_agent,
+                )
+            )
+            self._registrations.append(registration)
+            transport.start_user(
+                registration,
+                registration.start(transport.now),
+                lambda event, trunk=trunk: self._on_trunk_event(trunk, event),
+            )
+        if settings.keepalive_s > 0:
+            keepalive = OptionsKeepalive(
+                KeepaliveParams(
+                    trunk=trunk.name,
+                    target=f"sip:{trunk.domain}",
+                    from_uri=trunk.from_uri,
+                    destination=trunk.destination,
+                    interval_s=settings.keepalive_s,
+                    user_agent=self.config.sip.user_agent,
+                )
+            )
+            self._keepalives.append(keepalive)
+            transport.start_user(
+                keepalive,
+                keepalive.start(transport.now),
+                lambda event, trunk=trunk: self._on_trunk_event(trunk, event),
+            )
+
+    def _on_trunk_event(self, trunk: Trunk, event: object) -> None:
+        status = trunk.status
+        if isinstance(event, Registered):
+            if not status.registered:
+                log.info("trunk %s: registered for %ds", trunk.name, event.expires_s)
+            status.registered = True
+        elif isinstance(event, RegistrationFailed):
+            status.registered = False
+            status.last_error = f"registration: {event.sip_code or ''} {event.reason}".strip()
+            log.warning(
+                "trunk %s: registration failed (%s); retrying in %.0fs",
+                trunk.name,
+                status.last_error,
+                event.retry_at - asyncio.get_running_loop().time(),
+            )
+        elif isinstance(event, TrunkAlive):
+            if status.alive is not True:
+                log.info("trunk %s: up (OPTIONS %d, %.1f ms)", trunk.name, event.sip_code,
+                         event.rtt_s * 1000)
+            status.alive = True
+            status.rtt_ms = event.rtt_s * 1000
+        elif isinstance(event, TrunkDown):
+            if status.alive is not False:
+                log.warning("trunk %s: down (%s)", trunk.name, event.reason)
+            status.alive = False
+            status.last_error = event.reason
+
+
+def _host_for_uri(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
