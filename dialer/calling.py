@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from media.session import RtpSession
+
 from dialer.runtime import Dialer
 from dialer.sip.call import (
     CallAnswered,
@@ -29,7 +31,6 @@ from dialer.sip.call import (
     Outcome,
 )
 from media.sdp import SdpError
-from media.session import RtpSession
 
 log = logging.getLogger("dialer.call")
 
@@ -88,7 +89,10 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
     events: asyncio.Queue[object] = asyncio.Queue()
 
     session = await RtpSession.open(
-        dialer.ports, dialer.clock, config.rtp.bind_host, advertised_host=config.sip.advertised_host,
+        dialer.ports,
+        dialer.clock,
+        config.rtp.bind_host,
+        advertised_host=config.sip.advertised_host,
         dead_air_timeout=config.rtp.dead_air_s or None,
     )
     call: OutboundCall | None = None

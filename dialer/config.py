@@ -199,7 +199,7 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
         return _build(hint, value, key)
     accepted = _SCALARS[hint]
     # bool is an int subclass in Python; `port = true` is still a mistake.
-    if isinstance(value, bool) and hint is not bool or not isinstance(value, accepted):
+    if (isinstance(value, bool) and hint is not bool) or not isinstance(value, accepted):
         raise ConfigError(key, f"must be {hint.__name__} (got {type(value).__name__} {value!r})")
     return hint(value)
 

@@ -133,7 +133,8 @@ class Dialer:
         sip = self.config.sip
         transport = trunk.destination.transport
         suffix = "" if transport == "udp" else f";transport={transport}"
-        return f"sip:{trunk.settings.caller_id}@{_host_for_uri(sip.advertised_host)}:{sip.bind_port}{suffix}"
+        host = _host_for_uri(sip.advertised_host)
+        return f"sip:{trunk.settings.caller_id}@{host}:{sip.bind_port}{suffix}"
 
     def _start_trunk(self, trunk: Trunk) -> None:
         transport = self.transport

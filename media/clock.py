@@ -153,7 +153,8 @@ class MediaClock:
 
     def unregister(self, stream: TickedStream) -> None:
         """Stop ticking `stream`; unknown streams are ignored (close paths repeat)."""
-        if self._streams.pop(stream, 0) is None:
+        if stream in self._streams:
+            del self._streams[stream]
             self._snapshot_stale = True
 
     def __len__(self) -> int:

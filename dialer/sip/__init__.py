@@ -1,1 +1,2 @@
-"""SIP user agent: sans-IO core (message, transaction, dialog, auth, endpoint) and its transport shell."""
+"""SIP user agent: a sans-IO core (message, transaction, dialog, auth, call, endpoint)
+and its asyncio transport shell."""

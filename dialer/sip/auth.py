@@ -116,8 +116,18 @@ def _hash(algorithm: str, text: str) -> str:
     return hashlib.new(hash_name, text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-def _digest_response(algorithm: str, username: str, realm: str, password: str, method: str,
-                     uri: str, nonce: str, qop: str | None, nc: str, cnonce: str) -> str:
+def _digest_response(
+    algorithm: str,
+    username: str,
+    realm: str,
+    password: str,
+    method: str,
+    uri: str,
+    nonce: str,
+    qop: str | None,
+    nc: str,
+    cnonce: str,
+) -> str:
     """RFC 7616 3.4.1 (RFC 2617 3.2.2.1): the request-digest, lower-case hex."""
     ha1 = _hash(algorithm, f"{username}:{realm}:{password}")
     if _ALGORITHMS[algorithm][1]:
@@ -162,7 +172,8 @@ class DigestChallenge:
     def supported(self) -> bool:
         """Whether `DigestClient.respond` can answer it."""
         return _canonical_algorithm(self.algorithm) in _ALGORITHMS and (
-            not self.qop or "auth" in self.qop)
+            not self.qop or "auth" in self.qop
+        )
 
 
 def select_challenge(header_values: list[str]) -> DigestChallenge | None:
@@ -184,6 +195,11 @@ class _NonceUse:
     nc: int = 0
     session_cnonce: str | None = None  # -sess: one cnonce per nonce keeps HA1 stable
 
+    def continues(self, challenge: DigestChallenge) -> bool:
+        """Same nonce and algorithm: keep counting instead of starting at nc=1."""
+        old = self.challenge
+        return (old.nonce, old.algorithm) == (challenge.nonce, challenge.algorithm)
+
 
 class DigestClient:
     """Per-credential state: remembers the last challenge per realm and the nonce count, so
@@ -203,15 +219,15 @@ class DigestClient:
     def __repr__(self) -> str:
         return f"DigestClient(username={self.username!r}, realms={sorted(self._realms)!r})"
 
-    def respond(self, challenge: DigestChallenge, method: str, uri: str, *,
-                cnonce: str | None = None) -> str:
+    def respond(
+        self, challenge: DigestChallenge, method: str, uri: str, *, cnonce: str | None = None
+    ) -> str:
         """The Authorization / Proxy-Authorization value; increments nc for (realm, nonce)."""
         _qop_for(challenge)  # refuse before changing any state
         if _canonical_algorithm(challenge.algorithm) not in _ALGORITHMS:
             raise AuthError(f"unsupported digest algorithm {challenge.algorithm!r}")
         use = self._realms.get(challenge.realm)
-        if use is None or (use.challenge.nonce, use.challenge.algorithm) != (
-                challenge.nonce, challenge.algorithm):
+        if use is None or not use.continues(challenge):
             use = _NonceUse(challenge)
             self._realms[challenge.realm] = use
         else:
@@ -234,13 +250,23 @@ class DigestClient:
         use.nc += 1
         if cnonce is None:
             is_session = _ALGORITHMS[algorithm][1]
-            cnonce = use.session_cnonce if is_session and use.session_cnonce else (
-                secrets.token_hex(8))
+            cnonce = use.session_cnonce if is_session and use.session_cnonce else None
+            cnonce = cnonce or secrets.token_hex(8)
         if use.session_cnonce is None:
             use.session_cnonce = cnonce
         nc = f"{use.nc:08x}"
-        response = _digest_response(algorithm, self.username, challenge.realm, self._password,
-                                    method, uri, challenge.nonce, qop, nc, cnonce)
+        response = _digest_response(
+            algorithm,
+            self.username,
+            challenge.realm,
+            self._password,
+            method,
+            uri,
+            challenge.nonce,
+            qop,
+            nc,
+            cnonce,
+        )
         parts = [
             f"username={_quote(self.username)}",
             f"realm={_quote(challenge.realm)}",
@@ -299,8 +325,9 @@ class DigestServer:
     secret). Only qop=auth answers are accepted. A stateless server cannot see nonce-count
     replays: a captured Authorization verifies again until its nonce expires."""
 
-    def __init__(self, realm: str, secret: bytes, *, algorithm: str = "MD5",
-                 nonce_ttl: float = 300.0) -> None:
+    def __init__(
+        self, realm: str, secret: bytes, *, algorithm: str = "MD5", nonce_ttl: float = 300.0
+    ) -> None:
         self.realm = realm
         self.algorithm = _canonical_algorithm(algorithm)
         self.nonce_ttl = nonce_ttl
@@ -311,20 +338,30 @@ class DigestServer:
         self._secret = secret
 
     def __repr__(self) -> str:
-        return (f"DigestServer(realm={self.realm!r}, algorithm={self.algorithm!r}, "
-                f"nonce_ttl={self.nonce_ttl!r})")
+        return (
+            f"DigestServer(realm={self.realm!r}, algorithm={self.algorithm!r}, "
+            f"nonce_ttl={self.nonce_ttl!r})"
+        )
 
     def challenge(self, now: float, *, stale: bool = False) -> str:
         """A WWW-Authenticate (or Proxy-Authenticate) value with a fresh signed nonce."""
         payload = _NONCE_PAYLOAD.pack(now, secrets.token_bytes(8))
         token = base64.urlsafe_b64encode(payload + self._sign(payload)).rstrip(b"=").decode()
-        value = (f"Digest realm={_quote(self.realm)}, nonce={_quote(token)}, "
-                 f'algorithm={self.algorithm}, qop="auth"')
+        value = (
+            f"Digest realm={_quote(self.realm)}, nonce={_quote(token)}, "
+            f'algorithm={self.algorithm}, qop="auth"'
+        )
         return value + (", stale=true" if stale else "")
 
-    def verify(self, authorization: str, method: str,
-               password_for: Callable[[str], str | None], now: float, *,
-               request_uri: str | None = None) -> VerifyResult:
+    def verify(
+        self,
+        authorization: str,
+        method: str,
+        password_for: Callable[[str], str | None],
+        now: float,
+        *,
+        request_uri: str | None = None,
+    ) -> VerifyResult:
         """Check an Authorization header value. Never raises on bad input."""
         try:
             scheme, params = _parse_auth_header(authorization)
@@ -332,8 +369,11 @@ class DigestServer:
             return _bad(f"malformed credentials: {exc}")
         if scheme.lower() != "digest":
             return _bad(f"unsupported scheme {scheme!r}")
-        missing = [name for name in ("username", "realm", "nonce", "uri", "response", "cnonce",
-                                     "nc", "qop") if name not in params]
+        missing = [
+            name
+            for name in ("username", "realm", "nonce", "uri", "response", "cnonce", "nc", "qop")
+            if name not in params
+        ]
         if missing:
             return _bad(f"missing {', '.join(missing)}")
         username = params["username"]
@@ -353,10 +393,18 @@ class DigestServer:
             return _bad("nonce not issued by us", username)
         password = password_for(username)
         expected = _digest_response(
-            self.algorithm, username, self.realm,
+            self.algorithm,
+            username,
+            self.realm,
             # An unknown user costs the same hashing as a known one.
             password if password is not None else secrets.token_hex(16),
-            method, params["uri"], params["nonce"], "auth", nc, params["cnonce"])
+            method,
+            params["uri"],
+            params["nonce"],
+            "auth",
+            nc,
+            params["cnonce"],
+        )
         matched = hmac.compare_digest(expected.encode(), params["response"].lower().encode())
         if password is None or not matched:
             return _bad("wrong credentials", username)
@@ -375,7 +423,7 @@ class DigestServer:
             return None
         if len(raw) != _NONCE_PAYLOAD.size + _NONCE_MAC_BYTES:
             return None
-        payload, mac = raw[:_NONCE_PAYLOAD.size], raw[_NONCE_PAYLOAD.size:]
+        payload, mac = raw[: _NONCE_PAYLOAD.size], raw[_NONCE_PAYLOAD.size :]
         if not hmac.compare_digest(mac, self._sign(payload)):
             return None
         issued: float = _NONCE_PAYLOAD.unpack(payload)[0]

@@ -51,6 +51,7 @@ from dialer.sip.transaction import (
     TimedOut,
     TimerConfig,
     TransactionKey,
+    ack_2xx_key,
     client_key_for_response,
     server_key_for_request,
 )
@@ -77,6 +78,7 @@ class DialogUser(TransactionUser, Protocol):
     @property
     def ended(self) -> bool: ...
     def on_request(self, request: Request, now: float) -> list[Action]: ...
+    def hangup(self, now: float, reason: str) -> list[Action]: ...
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,7 @@ class SipEndpoint:
         self._clients: dict[TransactionKey, _ClientEntry] = {}
         self._servers: dict[TransactionKey, _ServerEntry] = {}
         self._dialogs: dict[str, DialogUser] = {}
+        self._awaiting_ack: dict[TransactionKey, _ServerEntry] = {}
         self._retiring: dict[str, float] = {}
         self._timers: list[tuple[float, int, object]] = []
         self._scheduled: dict[int, float] = {}  # id(obj) -> deadline in the heap
@@ -294,6 +297,11 @@ class SipEndpoint:
             self._server_outputs(existing, existing.tx.receive_request(request, now), now)
             return
         if request.method == "ACK":
+            # The ACK for a 2xx we sent (to a re-INVITE) has its own branch: it reaches
+            # the Accepted server transaction by dialog fields, to stop its 2xx resends.
+            accepted = self._awaiting_ack.get(ack_2xx_key(request))
+            if accepted is not None:
+                self._server_outputs(accepted, accepted.tx.receive_request(request, now), now)
             call = self._dialogs.get(request.call_id)
             if call is not None and request.to.tag == call.local_tag:
                 self.run(call, call.on_request(request, now), now)
@@ -358,16 +366,26 @@ class SipEndpoint:
         self._server_outputs(entry, entry.tx.send_response(response, now), now)
 
     def _server_outputs(self, entry: _ServerEntry, outputs: list[Output], now: float) -> None:
+        tx = entry.tx
         for output in outputs:
             if isinstance(output, Send):
                 self._send(output.message, entry.source)
-            elif isinstance(output, Terminated):
-                self._servers.pop(entry.tx.key, None)
-        if entry.tx.terminated:
-            self._servers.pop(entry.tx.key, None)
+            elif isinstance(output, TimedOut) and tx.request.method == "INVITE":
+                # Timer L: our 2xx to a re-INVITE was never ACKed; RFC 3261 says BYE.
+                call = self._dialogs.get(tx.request.call_id)
+                if call is not None:
+                    self.run(call, call.hangup(now, "no ACK for our answer to a re-INVITE"), now)
+        if isinstance(tx, InviteServerTransaction) and tx.ack_key is not None:
+            self._awaiting_ack[tx.ack_key] = entry
+        if tx.terminated:
+            self._servers.pop(tx.key, None)
             self._unschedule(entry)
+            if isinstance(tx, InviteServerTransaction):
+                self._awaiting_ack = {
+                    k: e for k, e in self._awaiting_ack.items() if e is not entry
+                }
         else:
-            self._schedule(entry, entry.tx.next_deadline())
+            self._schedule(entry, tx.next_deadline())
 
     # -- internals: shared -------------------------------------------------------------
 
@@ -428,7 +446,7 @@ __all__ = [
     "EndpointSettings",
     "InputRefused",
     "SipEndpoint",
-    "Transmit",
     "TransactionUser",
+    "Transmit",
     "UserEvent",
 ]

@@ -329,6 +329,8 @@ def salvage_request(data: bytes) -> Request | None:
         return None
     fields: list[tuple[str, str, str]] = []
     for line in lines[1:]:
+        if "\r" in line:
+            continue  # a bare CR must never reach an echoed header
         if line[:1] in (" ", "\t"):
             if fields:
                 key, name, value = fields[-1]
@@ -337,7 +339,7 @@ def salvage_request(data: bytes) -> Request | None:
             continue
         name, colon, value = line.partition(":")
         name = name.rstrip(" \t")
-        if colon and _HEADER_NAME_RE.fullmatch(name) and "\r" not in value:
+        if colon and _HEADER_NAME_RE.fullmatch(name):
             fields.append((header_key(name), canonical_name(name), value.strip(" \t")))
     return Request(parts[0], parts[1], Headers.from_parsed(fields))
 

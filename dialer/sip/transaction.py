@@ -106,23 +106,21 @@ def _via_identity(via: Via) -> str:
 
 def client_key_for_request(request: Request) -> TransactionKey:
     """The key of the client transaction `request` starts (we always send a 3261 branch)."""
-    return _client_key(request.top_via, request.cseq.method, request.call_id,
-                       request.from_.tag, request.cseq.seq)
+    return _client_key(request)
 
 
 def client_key_for_response(response: Response) -> TransactionKey:
     """17.1.3: top Via branch + CSeq method. Raises SipParseError on a malformed response."""
-    return _client_key(response.top_via, response.cseq.method, response.call_id,
-                       response.from_.tag, response.cseq.seq)
+    return _client_key(response)
 
 
-def _client_key(via: Via, method: str, call_id: str, from_tag: str | None,
-                seq: int) -> TransactionKey:
+def _client_key(message: Request | Response) -> TransactionKey:
+    via, cseq = message.top_via, message.cseq
     if via.branch:
         # Our own branch: unique even without the cookie, so sent-by is not needed (17.1.3).
-        return TransactionKey("client", method, via.branch)
-    return TransactionKey("client", method, "", _sent_by(via),
-                          (call_id, from_tag or "", str(seq)))
+        return TransactionKey("client", cseq.method, via.branch)
+    legacy = (message.call_id, message.from_.tag or "", str(cseq.seq))
+    return TransactionKey("client", cseq.method, "", _sent_by(via), legacy)
 
 
 def server_key_for_request(request: Request) -> TransactionKey:
@@ -144,15 +142,23 @@ def _server_key(request: Request, method: str) -> TransactionKey:
     # RFC 2543: an INVITE's ACK carries the To tag of our response while the INVITE may have
     # none, so the To tag only counts for the other methods.
     to_tag = "" if method == "INVITE" else (request.to.tag or "")
-    legacy = (request.uri.strip(), to_tag, request.from_.tag or "", request.call_id,
-              str(request.cseq.seq), _via_identity(via))
+    legacy = (
+        request.uri.strip(),
+        to_tag,
+        request.from_.tag or "",
+        request.call_id,
+        str(request.cseq.seq),
+        _via_identity(via),
+    )
     return TransactionKey("server", method, via.branch or "", _sent_by(via), legacy)
 
 
 def ack_2xx_key(message: Request | Response) -> TransactionKey:
     """Dialog fields shared by a 2xx to INVITE and its ACK: Call-ID, CSeq number, tags."""
-    return TransactionKey("ack-2xx", "INVITE", legacy=(
-        message.call_id, str(message.cseq.seq), message.from_.tag or "", message.to.tag or ""))
+    tags = (message.from_.tag or "", message.to.tag or "")
+    return TransactionKey(
+        "ack-2xx", "INVITE", legacy=(message.call_id, str(message.cseq.seq), *tags)
+    )
 
 
 def _key_of(key_function: Callable[[M], TransactionKey], message: M) -> TransactionKey | None:
@@ -344,14 +350,21 @@ class _Transaction(Generic[S]):
 
     key: TransactionKey
 
-    def __init__(self, request: Request, transitions: Mapping[tuple[S, Event], S], initial: S,
-                 terminated: S, *, reliable: bool, timers: TimerConfig) -> None:
+    def __init__(
+        self,
+        request: Request,
+        states: type[S],
+        transitions: Mapping[tuple[S, Event], S],
+        *,
+        reliable: bool,
+        timers: TimerConfig,
+    ) -> None:
         self.request = request
         self.reliable = reliable
         self.timers = timers
         self._transitions = transitions
-        self._state = initial
-        self._terminated_state = terminated
+        self._state = states["INITIAL"]
+        self._terminated_state = states["TERMINATED"]
         self._deadlines: Deadlines[Event] = Deadlines()
         self._terminated_reported = False
         self._intervals: dict[Event, float] = {}
@@ -368,8 +381,13 @@ class _Transaction(Generic[S]):
         return self._deadlines.next()
 
     def on_timer(self, now: float) -> list[Output]:
-        """Fire every deadline at or before `now`, earliest first."""
-        return self._settle([], now)
+        """Fire every deadline at or before `now`, earliest first. Only here do timers fire:
+        the other methods answer for their input alone."""
+        outputs: list[Output] = []
+        while (timer := self._deadlines.pop_due(now)) is not None:
+            if self._allows(timer):
+                outputs.extend(self._timer_fired(timer, now))
+        return self._settle(outputs)
 
     def _allows(self, event: Event) -> bool:
         return (self._state, event) in self._transitions
@@ -379,8 +397,14 @@ class _Transaction(Generic[S]):
         old = self._state
         new = self._transitions[(old, event)]
         if new is not old:
-            _log.debug("%s %s: %s -> %s on %s", type(self).__name__, self.key.branch,
-                       old.value, new.value, event.value)
+            _log.debug(
+                "%s %s: %s -> %s on %s",
+                type(self).__name__,
+                self.key.branch,
+                old.value,
+                new.value,
+                event.value,
+            )
         self._state = new
         if self.terminated:
             self._deadlines.clear()
@@ -389,7 +413,8 @@ class _Transaction(Generic[S]):
     def _require(self, event: Event) -> S:
         if not self._allows(event):
             raise TransactionError(
-                f"{type(self).__name__}: {event.value} not allowed in state {self._state.value}")
+                f"{type(self).__name__}: {event.value} not allowed in state {self._state.value}"
+            )
         return self._move(event)
 
     def _start_retransmit(self, timer: Event, now: float) -> None:
@@ -402,10 +427,15 @@ class _Transaction(Generic[S]):
         self._intervals[timer] = interval
         self._deadlines.arm(timer, now + interval)
 
-    def _settle(self, outputs: list[Output], now: float) -> list[Output]:
-        while (timer := self._deadlines.pop_due(now)) is not None:
-            if self._allows(timer):
-                outputs.extend(self._timer_fired(timer, now))
+    def _arm_absorber(self, timer: Event, now: float, unreliable: float) -> list[Output]:
+        """Timers D, I, J, K are zero on reliable transports: the state they guard is left at
+        once (17.1.1.2, 17.1.2.2, 17.2.1, 17.2.2)."""
+        if self.reliable:
+            return self._timer_fired(timer, now)
+        self._deadlines.arm(timer, now + unreliable)
+        return []
+
+    def _settle(self, outputs: list[Output]) -> list[Output]:
         if self.terminated and not self._terminated_reported:
             self._terminated_reported = True
             outputs.append(Terminated())
@@ -422,12 +452,12 @@ class InviteClientTransaction(_Transaction[InviteClientState]):
     """17.1.1: timers A (retransmit, unreliable only), B (timeout in Calling), D (absorb
     retransmitted final responses; 32 s unreliable, 0 reliable)."""
 
-    def __init__(self, request: Request, *, reliable: bool,
-                 timers: TimerConfig = DEFAULT_TIMERS) -> None:
+    def __init__(
+        self, request: Request, *, reliable: bool, timers: TimerConfig = DEFAULT_TIMERS
+    ) -> None:
         if request.method != "INVITE":
             raise TransactionError(f"not an INVITE: {request.method}")
-        super().__init__(request, INVITE_CLIENT_TRANSITIONS, _IC.INITIAL, _IC.TERMINATED,
-                         reliable=reliable, timers=timers)
+        super().__init__(request, _IC, INVITE_CLIENT_TRANSITIONS, reliable=reliable, timers=timers)
         self.key = client_key_for_request(request)
         self._ack: Request | None = None
 
@@ -436,13 +466,16 @@ class InviteClientTransaction(_Transaction[InviteClientState]):
         if not self.reliable:
             self._start_retransmit(Event.TIMER_A, now)
         self._deadlines.arm(Event.TIMER_B, now + self.timers.transaction_timeout)
-        return self._settle([Send(self.request)], now)
+        return self._settle([Send(self.request)])
 
     def receive_response(self, response: Response, now: float) -> list[Output]:
         event = _response_event(response.status)
-        if (event is None or not self._allows(event)
-                or _key_of(client_key_for_response, response) != self.key):
-            return self._settle([], now)
+        if (
+            event is None
+            or not self._allows(event)
+            or _key_of(client_key_for_response, response) != self.key
+        ):
+            return self._settle([])
         old = self._move(event)
         outputs: list[Output] = []
         if event is Event.PROVISIONAL:
@@ -457,10 +490,9 @@ class InviteClientTransaction(_Transaction[InviteClientState]):
         else:
             self._ack = build_non2xx_ack(self.request, response)
             self._deadlines.cancel(Event.TIMER_A, Event.TIMER_B)
-            self._deadlines.arm(Event.TIMER_D,
-                                now + (0.0 if self.reliable else TIMER_D_UNRELIABLE))
             outputs += [Send(self._ack), Deliver(response)]
-        return self._settle(outputs, now)
+            outputs += self._arm_absorber(Event.TIMER_D, now, TIMER_D_UNRELIABLE)
+        return self._settle(outputs)
 
     def _timer_fired(self, timer: Event, now: float) -> list[Output]:
         self._move(timer)
@@ -476,12 +508,14 @@ class NonInviteClientTransaction(_Transaction[NonInviteClientState]):
     """17.1.2: timers E (retransmit, unreliable only; doubles to T2, T2 once Proceeding),
     F (timeout), K (absorb retransmitted final responses; T4 unreliable, 0 reliable)."""
 
-    def __init__(self, request: Request, *, reliable: bool,
-                 timers: TimerConfig = DEFAULT_TIMERS) -> None:
+    def __init__(
+        self, request: Request, *, reliable: bool, timers: TimerConfig = DEFAULT_TIMERS
+    ) -> None:
         if request.method in ("INVITE", "ACK"):
             raise TransactionError(f"{request.method} has no non-INVITE client transaction")
-        super().__init__(request, NON_INVITE_CLIENT_TRANSITIONS, _NC.INITIAL, _NC.TERMINATED,
-                         reliable=reliable, timers=timers)
+        super().__init__(
+            request, _NC, NON_INVITE_CLIENT_TRANSITIONS, reliable=reliable, timers=timers
+        )
         self.key = client_key_for_request(request)
 
     def start(self, now: float) -> list[Output]:
@@ -489,18 +523,22 @@ class NonInviteClientTransaction(_Transaction[NonInviteClientState]):
         if not self.reliable:
             self._start_retransmit(Event.TIMER_E, now)
         self._deadlines.arm(Event.TIMER_F, now + self.timers.transaction_timeout)
-        return self._settle([Send(self.request)], now)
+        return self._settle([Send(self.request)])
 
     def receive_response(self, response: Response, now: float) -> list[Output]:
         event = _response_event(response.status)
-        if (event is None or not self._allows(event)
-                or _key_of(client_key_for_response, response) != self.key):
-            return self._settle([], now)
+        if (
+            event is None
+            or not self._allows(event)
+            or _key_of(client_key_for_response, response) != self.key
+        ):
+            return self._settle([])
         self._move(event)
+        outputs: list[Output] = [Deliver(response)]
         if event is not Event.PROVISIONAL:
             self._deadlines.cancel(Event.TIMER_E, Event.TIMER_F)
-            self._deadlines.arm(Event.TIMER_K, now + (0.0 if self.reliable else self.timers.t4))
-        return self._settle([Deliver(response)], now)
+            outputs += self._arm_absorber(Event.TIMER_K, now, self.timers.t4)
+        return self._settle(outputs)
 
     def _timer_fired(self, timer: Event, now: float) -> list[Output]:
         old = self._move(timer)
@@ -518,8 +556,9 @@ class NonInviteClientTransaction(_Transaction[NonInviteClientState]):
 ClientTransaction = InviteClientTransaction | NonInviteClientTransaction
 
 
-def new_client_transaction(request: Request, *, reliable: bool,
-                           timers: TimerConfig = DEFAULT_TIMERS) -> ClientTransaction:
+def new_client_transaction(
+    request: Request, *, reliable: bool, timers: TimerConfig = DEFAULT_TIMERS
+) -> ClientTransaction:
     if request.method == "INVITE":
         return InviteClientTransaction(request, reliable=reliable, timers=timers)
     return NonInviteClientTransaction(request, reliable=reliable, timers=timers)
@@ -533,12 +572,12 @@ class InviteServerTransaction(_Transaction[InviteServerState]):
     unreliable transports only, for 2xx always), H (no ACK for non-2xx), I (absorb ACKs; T4
     unreliable, 0 reliable), L (Accepted lifetime)."""
 
-    def __init__(self, request: Request, *, reliable: bool,
-                 timers: TimerConfig = DEFAULT_TIMERS) -> None:
+    def __init__(
+        self, request: Request, *, reliable: bool, timers: TimerConfig = DEFAULT_TIMERS
+    ) -> None:
         if request.method != "INVITE":
             raise TransactionError(f"not an INVITE: {request.method}")
-        super().__init__(request, INVITE_SERVER_TRANSITIONS, _IS.INITIAL, _IS.TERMINATED,
-                         reliable=reliable, timers=timers)
+        super().__init__(request, _IS, INVITE_SERVER_TRANSITIONS, reliable=reliable, timers=timers)
         self.key = server_key_for_request(request)
         self._last_response: Response | None = None
         self._acked_2xx_key: TransactionKey | None = None
@@ -555,7 +594,7 @@ class InviteServerTransaction(_Transaction[InviteServerState]):
 
     def start(self, now: float) -> list[Output]:
         self._require(Event.START)
-        return self._settle([Deliver(self.request)], now)
+        return self._settle([Deliver(self.request)])
 
     def send_response(self, response: Response, now: float) -> list[Output]:
         event = _response_event(response.status)
@@ -572,7 +611,7 @@ class InviteServerTransaction(_Transaction[InviteServerState]):
             if not self.reliable:
                 self._start_retransmit(Event.TIMER_G, now)
             self._deadlines.arm(Event.TIMER_H, now + self.timers.transaction_timeout)
-        return self._settle([Send(response)], now)
+        return self._settle([Send(response)])
 
     def receive_request(self, request: Request, now: float) -> list[Output]:
         outputs: list[Output] = []
@@ -584,12 +623,12 @@ class InviteServerTransaction(_Transaction[InviteServerState]):
                     outputs.append(Send(self._last_response))
             elif old is _IS.COMPLETED:
                 self._deadlines.cancel(Event.TIMER_G, Event.TIMER_H)
-                self._deadlines.arm(Event.TIMER_I, now + (0.0 if self.reliable else self.timers.t4))
+                outputs += self._arm_absorber(Event.TIMER_I, now, self.timers.t4)
             elif old is _IS.ACCEPTED and not self._ack_seen:
                 self._ack_seen = True
                 self._deadlines.cancel(Event.TIMER_G)
                 outputs.append(Deliver(request))
-        return self._settle(outputs, now)
+        return self._settle(outputs)
 
     def _classify(self, request: Request) -> Event | None:
         if request.method == "INVITE":
@@ -618,12 +657,14 @@ class InviteServerTransaction(_Transaction[InviteServerState]):
 class NonInviteServerTransaction(_Transaction[NonInviteServerState]):
     """17.2.2: timer J (absorb retransmitted requests; 64*T1 unreliable, 0 reliable)."""
 
-    def __init__(self, request: Request, *, reliable: bool,
-                 timers: TimerConfig = DEFAULT_TIMERS) -> None:
+    def __init__(
+        self, request: Request, *, reliable: bool, timers: TimerConfig = DEFAULT_TIMERS
+    ) -> None:
         if request.method in ("INVITE", "ACK"):
             raise TransactionError(f"{request.method} has no non-INVITE server transaction")
-        super().__init__(request, NON_INVITE_SERVER_TRANSITIONS, _NS.INITIAL, _NS.TERMINATED,
-                         reliable=reliable, timers=timers)
+        super().__init__(
+            request, _NS, NON_INVITE_SERVER_TRANSITIONS, reliable=reliable, timers=timers
+        )
         self.key = server_key_for_request(request)
         self._last_response: Response | None = None
 
@@ -633,7 +674,7 @@ class NonInviteServerTransaction(_Transaction[NonInviteServerState]):
 
     def start(self, now: float) -> list[Output]:
         self._require(Event.START)
-        return self._settle([Deliver(self.request)], now)
+        return self._settle([Deliver(self.request)])
 
     def send_response(self, response: Response, now: float) -> list[Output]:
         event = _response_event(response.status)
@@ -641,19 +682,22 @@ class NonInviteServerTransaction(_Transaction[NonInviteServerState]):
             raise TransactionError(f"bad status {response.status}")
         self._require(event)
         self._last_response = response
+        outputs: list[Output] = [Send(response)]
         if event is not Event.PROVISIONAL:
-            duration = 0.0 if self.reliable else self.timers.transaction_timeout
-            self._deadlines.arm(Event.TIMER_J, now + duration)
-        return self._settle([Send(response)], now)
+            outputs += self._arm_absorber(Event.TIMER_J, now, self.timers.transaction_timeout)
+        return self._settle(outputs)
 
     def receive_request(self, request: Request, now: float) -> list[Output]:
         outputs: list[Output] = []
-        if (request.method == self.request.method and self._allows(Event.REQUEST)
-                and _key_of(server_key_for_request, request) == self.key):
+        if (
+            request.method == self.request.method
+            and self._allows(Event.REQUEST)
+            and _key_of(server_key_for_request, request) == self.key
+        ):
             self._move(Event.REQUEST)
             if self._last_response is not None:
                 outputs.append(Send(self._last_response))
-        return self._settle(outputs, now)
+        return self._settle(outputs)
 
     def _timer_fired(self, timer: Event, now: float) -> list[Output]:
         self._move(timer)
@@ -663,8 +707,9 @@ class NonInviteServerTransaction(_Transaction[NonInviteServerState]):
 ServerTransaction = InviteServerTransaction | NonInviteServerTransaction
 
 
-def new_server_transaction(request: Request, *, reliable: bool,
-                           timers: TimerConfig = DEFAULT_TIMERS) -> ServerTransaction:
+def new_server_transaction(
+    request: Request, *, reliable: bool, timers: TimerConfig = DEFAULT_TIMERS
+) -> ServerTransaction:
     """For a request that matched no transaction (never an ACK: see `server_key_for_request`)."""
     if request.method == "INVITE":
         return InviteServerTransaction(request, reliable=reliable, timers=timers)

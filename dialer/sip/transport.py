@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from dialer.sip.actions import Action, Destination
 from dialer.sip.endpoint import (
     DialogUser,
-    EndpointSettings,
     InputRefused,
     SipEndpoint,
     TransactionUser,

@@ -234,8 +234,14 @@ def test_select_challenge_skips_what_it_cannot_answer() -> None:
 PASSWORDS = {"agent1": "s3cret", 'we"ird\\user': "x"}
 
 
-def issue(server: DigestServer, now: float, user: str, password: str, method: str = "REGISTER",
-          uri: str = "sip:pbx.local") -> str:
+def issue(
+    server: DigestServer,
+    now: float,
+    user: str,
+    password: str,
+    method: str = "REGISTER",
+    uri: str = "sip:pbx.local",
+) -> str:
     challenge = DigestChallenge.parse(server.challenge(now))
     return DigestClient(user, password).respond(challenge, method, uri)
 
@@ -245,7 +251,10 @@ def test_server_round_trip(algorithm: str) -> None:
     server = DigestServer("pbx.local", SECRET, algorithm=algorithm)
     challenge = DigestChallenge.parse(server.challenge(100.0))
     assert (challenge.realm, challenge.algorithm, challenge.qop) == (
-        "pbx.local", algorithm, ("auth",))
+        "pbx.local",
+        algorithm,
+        ("auth",),
+    )
     client = DigestClient("agent1", "s3cret")
     header = client.respond(challenge, "REGISTER", "sip:pbx.local")
     result = server.verify(header, "REGISTER", PASSWORDS.get, 101.0, request_uri="sip:pbx.local")
@@ -277,7 +286,7 @@ def test_server_rejects_unknown_user() -> None:
 
 def test_server_rejects_other_schemes_rfc4475_regaut01() -> None:
     server = DigestServer("pbx.local", SECRET)
-    for header in ("NoOneKnowsThisScheme opaque-data=here", 'Basic YWdlbnQxOnMzY3JldA=='):
+    for header in ("NoOneKnowsThisScheme opaque-data=here", "Basic YWdlbnQxOnMzY3JldA=="):
         assert server.verify(header, "REGISTER", PASSWORDS.get, 1.0).status is VerifyStatus.BAD
 
 
@@ -300,11 +309,13 @@ def test_server_nonce_from_the_future_is_stale() -> None:
 def test_server_rejects_nonces_it_did_not_sign() -> None:
     server = DigestServer("pbx.local", SECRET)
     other = DigestServer("pbx.local", b"another-secret-9876543210")
-    assert not server.verify(issue(other, 0.0, "agent1", "s3cret"), "REGISTER",
-                             PASSWORDS.get, 1.0).ok
+    assert not server.verify(
+        issue(other, 0.0, "agent1", "s3cret"), "REGISTER", PASSWORDS.get, 1.0
+    ).ok
     for nonce in ("n", "AAAA", "not base64 at all!", "é" * 40):
         forged = DigestClient("agent1", "s3cret").respond(
-            DigestChallenge("pbx.local", nonce, qop=("auth",)), "REGISTER", "sip:pbx.local")
+            DigestChallenge("pbx.local", nonce, qop=("auth",)), "REGISTER", "sip:pbx.local"
+        )
         assert server.verify(forged, "REGISTER", PASSWORDS.get, 1.0).status is VerifyStatus.BAD
 
 
@@ -316,7 +327,8 @@ def test_server_checks_realm_method_uri_and_qop() -> None:
     elsewhere = DigestServer("other.realm", SECRET)
     assert not elsewhere.verify(header, "REGISTER", PASSWORDS.get, 1.0).ok
     legacy = DigestClient("agent1", "s3cret").respond(
-        DigestChallenge("pbx.local", params_of(header)["nonce"]), "REGISTER", "sip:pbx.local")
+        DigestChallenge("pbx.local", params_of(header)["nonce"]), "REGISTER", "sip:pbx.local"
+    )
     assert server.verify(legacy, "REGISTER", PASSWORDS.get, 1.0).status is VerifyStatus.BAD
 
 

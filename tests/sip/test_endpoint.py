@@ -181,7 +181,8 @@ def test_options_is_answered_and_unknown_dialogs_get_481() -> None:
     options.headers.remove("Content-Type")
     ep.receive(options.to_bytes(), STRANGER, "udp", 0.0)
     (ok,) = sent(ep)
-    assert isinstance(ok, Response) and ok.status == 200 and "INVITE" in (ok.headers.get("Allow") or "")
+    assert isinstance(ok, Response) and ok.status == 200
+    assert "INVITE" in (ok.headers.get("Allow") or "")
     bye = parse_message(options.to_bytes())
     assert isinstance(bye, Request)
     bye.method = "BYE"
@@ -272,3 +273,53 @@ def test_options_keepalive_measures_rtt_and_notices_a_silent_trunk() -> None:
         sent(ep)
     down = [e for e in user_events(ep) if isinstance(e, TrunkDown)]
     assert len(down) == 1 and probe.alive is False
+
+
+def far_request(call: OutboundCall, method: str, seq: int, branch: str, body: bytes = b"") -> bytes:
+    request = Request(method, "sip:dialer@127.0.0.1:5070")
+    request.headers.add("Via", f"SIP/2.0/UDP 127.0.0.1:5060;branch={branch}")
+    request.headers.add("From", "<sip:bob@127.0.0.1:5060>;tag=bob")
+    request.headers.add("To", f"<sip:dialer@127.0.0.1>;tag={call.local_tag}")
+    request.headers.add("Call-ID", call.call_id)
+    request.headers.add("CSeq", f"{seq} {method}")
+    request.headers.add("Max-Forwards", "70")
+    request.headers.add("Contact", "<sip:bob@127.0.0.1:5060>")
+    if body:
+        request.headers.add("Content-Type", "application/sdp")
+    request.body = body
+    return request.to_bytes()
+
+
+def test_reinvite_answer_is_retransmitted_until_acked() -> None:
+    ep = endpoint()
+    call, invite = place(ep)
+    call.answer_offer = lambda offer: b"v=0 answer\r\n"
+    ep.receive(answer(invite, 200), TRUNK_ADDR, "udp", 1.0)
+    sent(ep)
+    user_events(ep)
+    ep.receive(far_request(call, "INVITE", 2, "z9hG4bKhold", b"v=0 hold\r\n"), TRUNK_ADDR, "udp", 2.0)
+    (ok,) = sent(ep)
+    assert isinstance(ok, Response) and ok.status == 200 and ok.body == b"v=0 answer\r\n"
+    ep.handle_timer(2.5)
+    (resent,) = sent(ep)
+    assert isinstance(resent, Response) and resent.status == 200
+    ep.receive(far_request(call, "ACK", 2, "z9hG4bKack2"), TRUNK_ADDR, "udp", 2.6)
+    assert sent(ep) == []
+    while (deadline := ep.next_deadline()) is not None and deadline < 40.0:
+        ep.handle_timer(deadline)
+        assert [m for m in sent(ep) if isinstance(m, Response)] == []
+    assert not call.ended
+
+
+def test_unacked_reinvite_answer_ends_the_call_with_bye() -> None:
+    ep = endpoint()
+    call, invite = place(ep)
+    call.answer_offer = lambda offer: b"v=0 answer\r\n"
+    ep.receive(answer(invite, 200), TRUNK_ADDR, "udp", 1.0)
+    sent(ep)
+    ep.receive(far_request(call, "INVITE", 2, "z9hG4bKhold2", b"v=0\r\n"), TRUNK_ADDR, "udp", 2.0)
+    requests: list[Request] = []
+    while (deadline := ep.next_deadline()) is not None and deadline < 40.0:
+        ep.handle_timer(deadline)
+        requests += [m for m in sent(ep) if isinstance(m, Request)]
+    assert [r.method for r in requests][:1] == ["BYE"]

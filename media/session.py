@@ -1,0 +1,592 @@
+"""RtpSession: one call's audio, paced by the shared MediaClock.
+
+The SIP layer's whole view of media:
+
+    session = await RtpSession.open(pool, clock, local_host)
+    offer = session.local_offer()            # SDP for the INVITE
+    session.apply_answer(answer_sdp)         # from the 2xx (or a 183)
+    answer = session.answer_reoffer(sdp)     # far-end re-INVITE: hold / unhold
+    ...
+    finally: session.close()
+
+Sending: every tick sends exactly one packet (prompt audio, silence between
+prompts, or a DTMF event), so the far end always gets a steady 20 ms stream, which
+keeps NAT bindings open and echo tests meaningful. Prompts are μ-law bytes,
+sliced per frame; A-law is a 160-byte translate when PCMA was negotiated.
+
+Receiving: symmetric RTP — after the first packet from an address other than the
+SDP one, we send there (NAT); a later change of source needs several packets in a
+row. Malformed datagrams are counted and dropped. Stats, DTMF digits (`dtmf`
+queue), optional WAV recording, a `received_audio` hook, and the dead-air guard
+(`dead_air` future) all hang off the receive path and the tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import struct
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from media.audiofile import AudioFileError, WavRecorder
+from media.clock import FRAME_INTERVAL, MediaClock
+from media.dtmf import DtmfDigit, DtmfReceiver, DtmfSender
+from media.g711 import (
+    ALAW_TO_ULAW,
+    ULAW_TO_ALAW,
+    alaw_decode_samples,
+    silence,
+    ulaw_decode_samples,
+)
+from media.ports import RtpPortPool
+from media.rtp import RtpPacket, RtpParseError, looks_like_rtcp
+from media.sdp import (
+    Direction,
+    NegotiatedMedia,
+    SdpError,
+    SdpSession,
+    SessionDescription,
+    negotiate,
+)
+from media.stats import RtpStatsSnapshot, RtpStreamStats
+
+__all__ = ["AudioHook", "ReceivedAudio", "RtpSession", "RtpSessionClosed", "RtpSessionError"]
+
+log = logging.getLogger(__name__)
+
+SAMPLES_PER_FRAME: Final = 160
+RELATCH_PACKETS: Final = 5  # consecutive packets a new source needs once we are latched
+_STATIC_G711: Final = {0: "PCMU", 8: "PCMA"}
+_HEADER: Final = struct.Struct("!BBHII")
+_VERSION_OCTET: Final = 0x80
+_UNSPECIFIED: Final = ("0.0.0.0", "::")
+
+Address = tuple[str, int]
+
+
+class RtpSessionError(RuntimeError):
+    """A media operation that cannot be done (no port, nothing negotiated...)."""
+
+
+class RtpSessionClosed(RtpSessionError):
+    """The session was closed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedAudio:
+    """One received audio packet's payload (usually 160 samples), decoded on demand."""
+
+    payload: bytes
+    codec: str  # "PCMU" or "PCMA"
+    timestamp: int
+    sequence_number: int
+    arrival: float  # loop.time()
+
+    def ulaw(self) -> bytes:
+        return self.payload if self.codec == "PCMU" else self.payload.translate(ALAW_TO_ULAW)
+
+    def pcm16(self) -> NDArray[np.int16]:
+        if self.codec == "PCMU":
+            return ulaw_decode_samples(self.payload)
+        return alaw_decode_samples(self.payload)
+
+
+AudioHook = Callable[[ReceivedAudio], None]
+
+
+class _Prompt:
+    __slots__ = ("data", "future", "loop", "offset")
+
+    def __init__(self, data: bytes, loop: bool, future: asyncio.Future[None]) -> None:
+        self.data = data
+        self.loop = loop
+        self.future = future
+        self.offset = 0
+
+
+class _RtpProtocol(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.session: RtpSession | None = None
+        self.closed = asyncio.get_running_loop().create_future()
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        if self.session is not None:
+            self.session._on_datagram(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable once the far end is gone: the dead-air guard decides.
+        if self.session is not None:
+            self.session._send_errors += 1
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+class RtpSession:
+    """One call's RTP stream; a `TickedStream` of the MediaClock. Create with `open()`."""
+
+    def __init__(
+        self,
+        *,
+        pool: RtpPortPool,
+        clock: MediaClock,
+        port: int,
+        transport: asyncio.DatagramTransport,
+        protocol: _RtpProtocol,
+        local_host: str,
+        advertised_host: str,
+        dead_air_timeout: float,
+        ssrc: int | None,
+    ) -> None:
+        rng = np.random.default_rng()
+        self._loop = asyncio.get_running_loop()
+        self._pool = pool
+        self._clock = clock
+        self._transport = transport
+        self._protocol = protocol
+        self.local_host = local_host
+        self.local_port = port
+        self.ssrc = int(rng.integers(1, 1 << 32)) if ssrc is None else ssrc
+        self.dead_air_timeout = dead_air_timeout
+        self._seq = int(rng.integers(0, 1 << 16))
+        self._timestamp = int(rng.integers(0, 1 << 32))
+        self._last_tick: float | None = None
+        # What negotiation decided.
+        self._sdp = SdpSession(advertised_host)
+        self._last_offer: SessionDescription | None = None
+        self.negotiated: NegotiatedMedia | None = None
+        self._remote: Address | None = None  # from SDP
+        self._send_to: Address | None = None  # the SDP address, or the latched source
+        self._latched = False
+        self._candidate: Address | None = None
+        self._candidate_count = 0
+        self._payload_type = 0
+        self._dtmf_payload_type: int | None = None
+        self.codec = "PCMU"
+        self._alaw = False
+        self._silence = silence(SAMPLES_PER_FRAME)
+        self.direction = Direction.SENDRECV
+        self._marker_pending = True
+        # Sending.
+        self._prompts: deque[_Prompt] = deque()
+        self._dtmf_sender = DtmfSender()
+        self._dtmf_waiters: deque[tuple[asyncio.Future[None], list[int]]] = deque()
+        # Receiving.
+        self._stats = RtpStreamStats()
+        self._dtmf_receiver = DtmfReceiver()
+        self.dtmf: asyncio.Queue[DtmfDigit] = asyncio.Queue()
+        self.received_audio: AudioHook | None = None
+        self._recorder: WavRecorder | None = None
+        self._malformed = 0
+        self._rtcp = 0
+        self._send_errors = 0
+        self._hook_failed = False
+        # Dead air.
+        self.dead_air: asyncio.Future[str] = self._loop.create_future()
+        self._media_started = False
+        self._last_received = 0.0
+        self.closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        pool: RtpPortPool,
+        clock: MediaClock,
+        local_host: str,
+        *,
+        advertised_host: str | None = None,
+        dead_air_timeout: float = 30.0,
+        ssrc: int | None = None,
+        bind_attempts: int = 8,
+    ) -> RtpSession:
+        """Bind a port from `pool` on `local_host` and join `clock`.
+
+        `advertised_host` is what SDP says (the public address behind NAT); it defaults
+        to `local_host`. `dead_air_timeout` 0 disables the guard. Raises
+        RtpPortsExhausted or RtpSessionError.
+        """
+        loop = asyncio.get_running_loop()
+        failures: list[str] = []
+        for _ in range(bind_attempts):
+            port = pool.acquire()
+            try:
+                transport, protocol = await loop.create_datagram_endpoint(
+                    _RtpProtocol, local_addr=(local_host, port)
+                )
+            except OSError as exc:
+                pool.release(port)
+                failures.append(f"{port}: {exc.strerror or exc}")
+                continue
+            session = cls(
+                pool=pool,
+                clock=clock,
+                port=port,
+                transport=transport,
+                protocol=protocol,
+                local_host=local_host,
+                advertised_host=advertised_host or local_host,
+                dead_air_timeout=dead_air_timeout,
+                ssrc=ssrc,
+            )
+            protocol.session = session
+            clock.register(session)
+            return session
+        raise RtpSessionError(f"could not bind an RTP port on {local_host}: {'; '.join(failures)}")
+
+    # -- negotiation --------------------------------------------------------------------
+
+    def local_offer(self, *, direction: Direction = Direction.SENDRECV) -> str:
+        """Our SDP offer (a new o= version each time)."""
+        offer = self._sdp.build_offer(self.local_port, direction=direction)
+        self._last_offer = offer
+        return offer.to_text()
+
+    def apply_answer(self, sdp: str | bytes) -> NegotiatedMedia:
+        """Apply the far end's answer to our last offer. Raises SdpError
+        (SdpNegotiationError when nothing in common) and leaves the media as it was."""
+        if self._last_offer is None:
+            raise RtpSessionError("no offer was made")
+        media = negotiate(self._last_offer, SessionDescription.parse(sdp))
+        self.apply_negotiated(media)
+        return media
+
+    def answer_reoffer(self, sdp: str | bytes) -> str:
+        """Answer a far-end offer (a re-INVITE putting us on hold or back, or an initial
+        offer). Media keeps flowing; raises SdpError when it cannot be accepted (488)."""
+        answer, media = self._sdp.build_answer(SessionDescription.parse(sdp), self.local_port)
+        self.apply_negotiated(media)
+        return answer.to_text()
+
+    def reoffer_answerer(self, body: bytes) -> bytes | None:
+        """`answer_reoffer` shaped for dialer.sip.call's OfferAnswerer: None means 488."""
+        try:
+            return self.answer_reoffer(body).encode()
+        except SdpError as exc:
+            log.info("RTP %d: refusing re-offer: %s", self.local_port, exc)
+            return None
+
+    def apply_negotiated(self, media: NegotiatedMedia) -> None:
+        self.negotiated = media
+        self.set_remote(
+            media.remote_host,
+            media.remote_port,
+            media.payload_type,
+            media.dtmf_payload_type,
+            media.codec_name,
+        )
+        self.set_direction(media.direction)
+
+    def set_remote(
+        self, host: str, port: int, payload_type: int, dtmf_pt: int | None, codec: str
+    ) -> None:
+        """Where and how to send. An unspecified host (RFC 2543 hold, c=0.0.0.0) keeps
+        the previous address; a new address forgets the latched source."""
+        if codec not in ("PCMU", "PCMA"):
+            raise ValueError(f"unsupported codec {codec!r}")
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(f"remote host must be an IP address, got {host!r}") from None
+        if not 0 < port < 65536 and host not in _UNSPECIFIED:
+            raise ValueError(f"bad remote port {port}")
+        self._payload_type = payload_type
+        self._dtmf_payload_type = dtmf_pt
+        self.codec = codec
+        self._alaw = codec == "PCMA"
+        self._silence = silence(SAMPLES_PER_FRAME, alaw=self._alaw)
+        if host not in _UNSPECIFIED and (host, port) != self._remote:
+            self._remote = (host, port)
+            self._send_to = self._remote
+            self._latched = False
+            self._candidate = None
+        if not self._media_started:
+            self._media_started = True
+            self._last_received = self._loop.time()
+            self._marker_pending = True
+
+    def set_direction(self, direction: Direction) -> None:
+        """Our direction: SENDONLY/INACTIVE when the far end holds us, RECVONLY when it
+        does not want our audio. The dead-air guard only runs while SENDRECV."""
+        if direction == self.direction:
+            return
+        if direction.sends and not self.direction.sends:
+            self._marker_pending = True
+        if direction == Direction.SENDRECV:
+            self._last_received = self._loop.time()  # a fresh grace period after hold
+        log.info("RTP %d: direction %s -> %s", self.local_port, self.direction, direction)
+        self.direction = direction
+
+    @property
+    def remote_address(self) -> Address | None:
+        """Where packets go now: the SDP address, or the latched source."""
+        return self._send_to
+
+    @property
+    def latched(self) -> bool:
+        return self._latched
+
+    # -- sending ------------------------------------------------------------------------
+
+    def play(self, ulaw: bytes, *, loop: bool = False) -> asyncio.Future[None]:
+        """Queue μ-law audio; the future resolves when it has been sent (or stopped).
+        With `loop=True` it repeats until `stop_playback()`."""
+        if self.closed:
+            raise RtpSessionClosed("session closed")
+        future: asyncio.Future[None] = self._loop.create_future()
+        if not ulaw:
+            future.set_result(None)
+            return future
+        self._prompts.append(_Prompt(bytes(ulaw), loop, future))
+        return future
+
+    def stop_playback(self) -> None:
+        """Drop the current and queued prompts (barge-in); their futures resolve."""
+        while self._prompts:
+            future = self._prompts.popleft().future
+            if not future.done():
+                future.set_result(None)
+
+    @property
+    def playing(self) -> bool:
+        return bool(self._prompts)
+
+    def send_dtmf(self, digits: str, *, duration_ms: int = 100) -> asyncio.Future[None]:
+        """Send digits as RFC 4733 events (they replace audio while sent); the future
+        resolves after the last end packet. Raises ValueError for a non-DTMF character."""
+        if self.closed:
+            raise RtpSessionClosed("session closed")
+        if self._dtmf_payload_type is None:
+            raise RtpSessionError("the far end did not negotiate telephone-event")
+        count = self._dtmf_sender.queue(digits, duration_ms=duration_ms)
+        future: asyncio.Future[None] = self._loop.create_future()
+        if count == 0:
+            future.set_result(None)
+        else:
+            self._dtmf_waiters.append((future, [count]))
+        return future
+
+    def on_tick(self, now: float) -> None:
+        """MediaClock callback: one packet per tick (see module docstring)."""
+        last, self._last_tick = self._last_tick, now
+        if last is not None:
+            elapsed = round((now - last) / FRAME_INTERVAL)
+            if elapsed <= 0:
+                return
+            self._timestamp = (self._timestamp + SAMPLES_PER_FRAME * elapsed) & 0xFFFF_FFFF
+        else:
+            elapsed = 1
+        if not self._media_started:
+            return
+        if (
+            self.dead_air_timeout > 0
+            and self.direction is Direction.SENDRECV
+            and now - self._last_received > self.dead_air_timeout
+            and not self.dead_air.done()
+        ):
+            self._fire_dead_air(now)
+        if self._dtmf_payload_type is not None:
+            digit = self._dtmf_receiver.expire(now)
+            if digit is not None:
+                self.dtmf.put_nowait(digit)
+        # Prompts run in real time: skipped ticks and hold consume audio too.
+        payload = None
+        for _ in range(elapsed):
+            payload = self._next_frame() if self._prompts else None
+        if not self.direction.sends or self._send_to is None:
+            return
+        if self._dtmf_sender.busy and self._dtmf_payload_type is not None:
+            event = self._dtmf_sender.next_packet(self._timestamp)
+            if event is not None:
+                self._send(self._dtmf_payload_type, event.marker, event.timestamp, event.payload)
+                if event.last:
+                    self._dtmf_digit_sent()
+                return
+        if payload is None:
+            payload = self._silence
+        elif self._alaw:
+            payload = payload.translate(ULAW_TO_ALAW)
+        marker, self._marker_pending = self._marker_pending, False
+        self._send(self._payload_type, marker, self._timestamp, payload)
+
+    def _send(self, payload_type: int, marker: bool, timestamp: int, payload: bytes) -> None:
+        # A fresh bytes object per packet: uvloop keeps a reference to what it could not
+        # send at once, so a reused bytearray could change under it.
+        second = payload_type | 0x80 if marker else payload_type
+        header = _HEADER.pack(_VERSION_OCTET, second, self._seq, timestamp, self.ssrc)
+        self._transport.sendto(header + payload, self._send_to)
+        self._seq = (self._seq + 1) & 0xFFFF
+        self._stats.on_sent(len(payload))
+
+    def _next_frame(self) -> bytes:
+        """The next 160 μ-law bytes of the current prompt (padded with silence at its end)."""
+        prompt = self._prompts[0]
+        data, start = prompt.data, prompt.offset
+        end = start + SAMPLES_PER_FRAME
+        if end < len(data):
+            prompt.offset = end
+            return data[start:end]
+        frame = data[start:]
+        if prompt.loop:
+            while len(frame) < SAMPLES_PER_FRAME:
+                frame += data[: SAMPLES_PER_FRAME - len(frame)]
+            prompt.offset = (end - len(data)) % len(data)
+            return frame
+        self._prompts.popleft()
+        if not prompt.future.done():
+            prompt.future.set_result(None)
+        return frame + silence(SAMPLES_PER_FRAME - len(frame))
+
+    def _dtmf_digit_sent(self) -> None:
+        if not self._dtmf_waiters:
+            return
+        future, remaining = self._dtmf_waiters[0]
+        remaining[0] -= 1
+        if remaining[0] <= 0:
+            self._dtmf_waiters.popleft()
+            if not future.done():
+                future.set_result(None)
+
+    def _fire_dead_air(self, now: float) -> None:
+        silent_for = now - self._last_received
+        reason = f"dead air: no RTP received for {silent_for:.1f} s"
+        if self._stats.packets_received == 0:
+            reason += " (none since the call was answered)"
+        log.info("RTP %d: %s", self.local_port, reason)
+        self.dead_air.set_result(reason)
+
+    # -- receiving ----------------------------------------------------------------------
+
+    def _on_datagram(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        if self.closed:
+            return
+        if looks_like_rtcp(data):
+            self._rtcp += 1
+            return
+        try:
+            packet = RtpPacket.parse(data)
+        except RtpParseError:
+            self._malformed += 1
+            return
+        source = (str(addr[0]), int(addr[1]))
+        if source != self._send_to and not self._accept_new_source(source):
+            return
+        now = self._loop.time()
+        self._last_received = now
+        payload_type = packet.payload_type
+        if payload_type == self._dtmf_payload_type:
+            self._stats.on_received(
+                packet.sequence_number, packet.timestamp, packet.ssrc, len(packet.payload),
+                now, timing=False,
+            )
+            for digit in self._dtmf_receiver.on_packet(packet.payload, packet.timestamp, now):
+                self.dtmf.put_nowait(digit)
+            return
+        accepted = self._stats.on_received(
+            packet.sequence_number, packet.timestamp, packet.ssrc, len(packet.payload), now
+        )
+        codec = _STATIC_G711.get(payload_type)
+        if not accepted or codec is None or (self._recorder is None and not self.received_audio):
+            return
+        frame = ReceivedAudio(packet.payload, codec, packet.timestamp, packet.sequence_number, now)
+        if self._recorder is not None:
+            self._record(frame)
+        if self.received_audio is not None:
+            try:
+                self.received_audio(frame)
+            except Exception:
+                # The hook is the call layer's code; a bug there must not stop the audio.
+                if not self._hook_failed:
+                    log.exception("RTP %d: received_audio hook failed", self.local_port)
+                self._hook_failed = True
+
+    def _accept_new_source(self, source: Address) -> bool:
+        """Symmetric RTP latching. True when packets from `source` are to be used."""
+        if not self._latched:
+            log.info("RTP %d: latched to %s:%d (SDP said %s)", self.local_port, *source,
+                     self._remote)
+            self._send_to = source
+            self._latched = True
+            self._candidate = None
+            return True
+        if source == self._candidate:
+            self._candidate_count += 1
+        else:
+            self._candidate, self._candidate_count = source, 1
+        if self._candidate_count < RELATCH_PACKETS:
+            return False
+        log.info("RTP %d: source moved to %s:%d", self.local_port, *source)
+        self._send_to = source
+        self._candidate = None
+        return True
+
+    def _record(self, frame: ReceivedAudio) -> None:
+        recorder = self._recorder
+        if recorder is None:
+            return
+        try:
+            recorder.write(frame.pcm16().astype("<i2", copy=False).tobytes(), frame.timestamp,
+                           frame.arrival)
+        except OSError as exc:
+            log.warning("RTP %d: recording to %s stopped: %s", self.local_port, recorder.path,
+                        exc)
+            self._recorder = None
+            self._close_recorder(recorder)
+
+    def start_recording(self, path: str | Path) -> WavRecorder:
+        """Record received audio to a WAV file (replaces a recording in progress).
+        Raises AudioFileError when the file cannot be created."""
+        if self.closed:
+            raise RtpSessionClosed("session closed")
+        self.stop_recording()
+        self._recorder = WavRecorder(path)
+        return self._recorder
+
+    def stop_recording(self) -> WavRecorder | None:
+        """Finish the recording; returns it (for its duration and counters), if any."""
+        recorder, self._recorder = self._recorder, None
+        if recorder is not None:
+            self._close_recorder(recorder)
+        return recorder
+
+    def _close_recorder(self, recorder: WavRecorder) -> None:
+        try:
+            recorder.close()
+        except AudioFileError as exc:
+            log.warning("RTP %d: %s", self.local_port, exc)
+
+    # -- state --------------------------------------------------------------------------
+
+    def stats(self) -> RtpStatsSnapshot:
+        return self._stats.snapshot(malformed=self._malformed, rtcp=self._rtcp)
+
+    def close(self) -> None:
+        """Stop sending and receiving, close the socket, release the port. Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        self._clock.unregister(self)
+        self._transport.close()
+        self._pool.release(self.local_port)
+        self.stop_recording()
+        while self._prompts:
+            self._prompts.popleft().future.cancel()
+        self._dtmf_sender.clear()
+        while self._dtmf_waiters:
+            self._dtmf_waiters.popleft()[0].cancel()
+        self.dead_air.cancel()
+
+    async def wait_closed(self) -> None:
+        """Wait until the socket is really closed (after `close()`)."""
+        await asyncio.shield(self._protocol.closed)
+
+    def __repr__(self) -> str:
+        return f"<RtpSession port={self.local_port} to={self._send_to} {self.direction}>"
