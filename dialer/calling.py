@@ -93,7 +93,7 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
         dialer.clock,
         config.rtp.bind_host,
         advertised_host=config.sip.advertised_host,
-        dead_air_timeout=config.rtp.dead_air_s or None,
+        dead_air_timeout=config.rtp.dead_air_s,
     )
     call: OutboundCall | None = None
     ended: CallEnded | None = None
@@ -115,7 +115,7 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
                 cancel_timeout_s=64 * config.sip.timer_t1,
                 trusted_hosts=dialer.trusted_hosts,
             ),
-            answer_offer=_answerer(session),
+            answer_offer=session.reoffer_answerer,
         )
         transport.start_call(call, call.start(transport.now), events.put_nowait)
         ended = await _follow(dialer, call, session, request, events)
@@ -204,24 +204,13 @@ async def _follow(
 
 def _apply(session: RtpSession, sdp: bytes, *, early: bool) -> str | None:
     """Apply the far end's SDP answer; the reason it is unusable, or None."""
-    if early and session.has_remote:
+    if early and session.remote_address is not None:
         return None  # early media already flowing from an earlier 18x
     try:
         session.apply_answer(sdp.decode("utf-8", "replace"))
     except SdpError as exc:
         return f"unusable SDP answer: {exc}"
     return None
-
-
-def _answerer(session: RtpSession) -> Any:
-    def answer(offer: bytes) -> bytes | None:
-        try:
-            return session.answer_reoffer(offer.decode("utf-8", "replace")).encode()
-        except SdpError as exc:
-            log.warning("refusing re-INVITE offer: %s", exc)
-            return None
-
-    return answer
 
 
 async def _wait_ended(events: asyncio.Queue[object], timeout: float) -> CallEnded | None:

@@ -20,9 +20,9 @@ from pathlib import Path
 from dialer.calling import CallRequest, place_call
 from dialer.config import Config, TrunkSettings
 from dialer.runtime import Dialer
-from media.audiofile import load_ulaw, load_wav_linear
+from media.audiofile import load_ulaw
 from media.correlation import best_alignment
-from media.g711 import ulaw_to_linear
+from media.g711 import ulaw_decode_samples
 
 PROMPT = "Hello. This is the dialer demo calling. Your appointment is confirmed. Goodbye."
 LOOPBACK = "127.0.0.1"
@@ -110,5 +110,6 @@ def echo_matches(prompt: bytes, recording: Path) -> bool:
     """Does the recording contain the prompt (normalised correlation above 0.5)?"""
     if not recording.exists():
         return False
-    score = best_alignment(ulaw_to_linear(prompt), load_wav_linear(recording)).score
+    heard = ulaw_decode_samples(load_ulaw(recording))
+    score = best_alignment(ulaw_decode_samples(prompt), heard).score
     return score > 0.5

@@ -125,7 +125,7 @@ class Dialer:
             self._start_trunk(trunk)
 
     async def close(self) -> None:
-        self.clock.stop()
+        await self.clock.stop()
         if self.transport is not None:
             await self.transport.close()
 

@@ -163,6 +163,7 @@ class OutboundCall:
         self._end_reason: tuple[Outcome, int | None, str] = (Outcome.COMPLETED, None, "")
         self._invited_at = 0.0
         self._final_at: float | None = None
+        self._final_status: int | None = None
         self._answered_at: float | None = None
         self._last_provisional: int | None = None
         self._deadlines: dict[str, float] = {}
@@ -276,6 +277,7 @@ class OutboundCall:
         if status < 200:
             return self._on_provisional(response, now)
         self._final_at = now
+        self._final_status = status
         if status < 300:
             return self._on_answer(response, now)
         if self.state is CallState.CANCELLING:
@@ -444,7 +446,7 @@ class OutboundCall:
             Notify(
                 CallEnded(
                     outcome=outcome,
-                    sip_code=code,
+                    sip_code=code if code is not None else self._final_status,
                     reason=reason,
                     invited_at=self._invited_at,
                     final_response_at=self._final_at,
