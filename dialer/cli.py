@@ -147,7 +147,7 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
         import uvloop
     except ImportError:
         return asyncio.run(coroutine)
-    return uvloop.run(coroutine)  # type: ignore[no-any-return]
+    return uvloop.run(coroutine)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dialer.config import Config, TrunkSettings
@@ -157,9 +158,7 @@ class Dialer:
             )
             self._registrations.append(registration)
             transport.start_user(
-                registration,
-                registration.start(transport.now),
-                lambda event, trunk=trunk: self._on_trunk_event(trunk, event),
+                registration, registration.start(transport.now), self._trunk_listener(trunk)
             )
         if settings.keepalive_s > 0:
             keepalive = OptionsKeepalive(
@@ -174,10 +173,11 @@ class Dialer:
             )
             self._keepalives.append(keepalive)
             transport.start_user(
-                keepalive,
-                keepalive.start(transport.now),
-                lambda event, trunk=trunk: self._on_trunk_event(trunk, event),
+                keepalive, keepalive.start(transport.now), self._trunk_listener(trunk)
             )
+
+    def _trunk_listener(self, trunk: Trunk) -> Callable[[object], None]:
+        return lambda event: self._on_trunk_event(trunk, event)
 
     def _on_trunk_event(self, trunk: Trunk, event: object) -> None:
         status = trunk.status

@@ -131,9 +131,11 @@ class WavRecorder:
     def __init__(self, path: str | Path, *, resync_seconds: float = 1.0) -> None:
         self.path = Path(path)
         try:
-            self._wav = wave.open(str(self.path), "wb")  # noqa: SIM115 - closed in close()
+            self._file = open(self.path, "wb")  # noqa: SIM115 - closed in close()
         except OSError as exc:
             raise AudioFileError(f"{self.path}: cannot create: {exc.strerror or exc}") from exc
+        # wave does not close a file it was given; close() closes both.
+        self._wav = wave.open(self._file, "wb")  # noqa: SIM115
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
         self._wav.setframerate(SAMPLE_RATE)
@@ -196,6 +198,9 @@ class WavRecorder:
             return
         self.closed = True
         try:
-            self._wav.close()
+            try:
+                self._wav.close()
+            finally:
+                self._file.close()
         except OSError as exc:
             raise AudioFileError(f"{self.path}: cannot finish: {exc.strerror or exc}") from exc

@@ -332,6 +332,7 @@ class RtpSession:
 
     @property
     def latched(self) -> bool:
+        """True once packets arrived from the address we send to (SDP or learnt)."""
         return self._latched
 
     # -- sending ------------------------------------------------------------------------
@@ -477,8 +478,11 @@ class RtpSession:
             self._malformed += 1
             return
         source = (str(addr[0]), int(addr[1]))
-        if source != self._send_to and not self._accept_new_source(source):
-            return
+        if source != self._send_to:
+            if not self._accept_new_source(source):
+                return
+        elif not self._latched:
+            self._latched = True  # the SDP address confirmed by its own packets
         now = self._loop.time()
         self._last_received = now
         payload_type = packet.payload_type

@@ -124,8 +124,8 @@ class _MessageViews:
     def _serialise(self, start_line: str) -> bytes:
         lines = [start_line]
         length_written = False
-        for key, name, value in self.headers._fields:
-            if key == "content-length":
+        for name, value in self.headers.items():
+            if name == "Content-Length":  # canonical spelling of 'l' and any case variant
                 if length_written:
                     continue
                 value = str(len(self.body))

@@ -265,12 +265,14 @@ class _TcpConnection:
                 if not data:
                     break
                 try:
-                    messages = self.parser.feed(data)
+                    frames = self.parser.feed_frames(data)
                 except SipParseError as exc:
+                    # Framing is lost (no usable Content-Length): nothing more can be read.
                     log.warning("closing TCP connection from %s:%d: %s", *self.peer, exc.reason)
                     break
-                for message in messages:
-                    self.owner.datagram_received(message.to_bytes(), self.peer, "tcp")
+                for frame in frames:
+                    # Each frame is screened like a datagram: same 400/505 answers as UDP.
+                    self.owner.datagram_received(frame, self.peer, "tcp")
         except (ConnectionError, OSError):
             pass  # the peer went away; its transactions time out on their own
         finally:

@@ -22,6 +22,7 @@ _HOST_RE = re.compile(r"[A-Za-z0-9_\-.]+")
 _IPV6_RE = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*")
 _QUOTED_RE = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _QUOTED_PAIR_RE = re.compile(r"\\(.)", re.DOTALL)
+_NEEDS_QUOTED_PAIR_RE = re.compile(r'[\\"\x00-\x08\x0b\x0c\x0e-\x1f\x7f]')
 # One ;name[=value] header parameter with the SWS the grammar allows around ';' and '='.
 _HEADER_PARAM_RE = re.compile(
     r"[ \t]*;[ \t]*(" + _TOKEN + r")(?:[ \t]*=[ \t]*(\"(?:[^\"\\]|\\.)*\"|[^ \t;,\"]+))?[ \t]*",
@@ -41,8 +42,8 @@ def unescape(text: str) -> str:
 
 
 def quote_display(display: str) -> str:
-    """A display name as a quoted-string."""
-    return '"' + display.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A display name as a quoted-string; quote, backslash and controls become quoted-pairs."""
+    return '"' + _NEEDS_QUOTED_PAIR_RE.sub(r"\\\g<0>", display) + '"'
 
 
 def _port(text: str, where: str) -> int:

@@ -1,4 +1,4 @@
-"""RFC 4733 telephone-events: payload bytes, the sender's sequence, the receiver's de-duplication."""
+"""RFC 4733 telephone-events: payload bytes, the sender's sequence, the receiver's dedup."""
 
 from __future__ import annotations
 

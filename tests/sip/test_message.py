@@ -1,4 +1,4 @@
-"""SIP message parsing, serialisation, headers, responses and stream framing (dialer.sip.message)."""
+"""SIP messages: parsing, serialisation, headers, responses, stream framing."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from dialer.sip.message import (
     parse_message,
     reason_phrase,
 )
+from dialer.sip.screening import Accept, Drop, Reject, refuse_method, screen
 from dialer.sip.uri import CSeq, SipUri
 
 SDP = (b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
@@ -87,8 +88,8 @@ class TestHeaders:
 
     def test_auth_and_unknown_headers_never_split(self) -> None:
         challenge = 'Digest realm="a,b", nonce="n", qop="auth,auth-int", algorithm=MD5'
-        headers = Headers([("WWW-Authenticate", challenge), ("Date", "Sat, 13 Nov 2010 23:29:00 GMT"),
-                           ("X-List", "a, b")])
+        headers = Headers([("WWW-Authenticate", challenge),
+                           ("Date", "Sat, 13 Nov 2010 23:29:00 GMT"), ("X-List", "a, b")])
         assert headers.get_all("WWW-Authenticate") == [challenge]
         assert headers.get_all("Date") == ["Sat, 13 Nov 2010 23:29:00 GMT"]
         assert headers.get_all("X-List") == ["a, b"]
@@ -149,7 +150,7 @@ class TestParse:
         request = Request("OPTIONS", "sip:bob@[2001:db8::1]:5080;transport=udp", Headers([
             ("Via", "SIP/2.0/UDP [2001:db8::2]:5060;branch=z9hG4bKx"),
             ("From", "<sip:alice@example.com>;tag=1"), ("To", "<sip:bob@example.com>"),
-            ("Call-ID", "abc"), ("CSeq", "7 OPTIONS"), ("Subject", "Grüße – ok"),
+            ("Call-ID", "abc"), ("CSeq", "7 OPTIONS"), ("Subject", "Grüße \u2013 ok"),
         ]), b"\x00binary\xff")
         parsed = parse_message(request.to_bytes())
         assert isinstance(parsed, Request)
@@ -370,3 +371,95 @@ def test_identifiers() -> None:
     assert new_tag() != new_tag()
     call_id = new_call_id("127.0.0.1")
     assert call_id.endswith("@127.0.0.1") and len(call_id) > 20
+
+
+class TestScreen:
+    """screen() rules beyond the RFC 4475 messages (those are in tests/conformance)."""
+
+    def test_typical_messages_accepted(self) -> None:
+        for data in (invite_bytes(), ok_bytes()):
+            verdict = screen(data)
+            assert isinstance(verdict, Accept)
+            assert verdict.message == parse_message(data)
+
+    def test_keepalives_dropped(self) -> None:
+        assert screen(b"\r\n\r\n") == Drop("keep-alive")
+        assert isinstance(screen(b"\x00\x01\x00\x00garbage"), Drop)
+
+    def test_bad_ack_is_never_answered(self) -> None:
+        ack = invite_bytes().replace(b"INVITE", b"ACK").replace(b"Max-Forwards: 70", b"To: x")
+        assert isinstance(screen(ack), Drop)
+        ack = invite_bytes(b"").replace(b"INVITE", b"ACK")
+        ack = ack.replace(b"SIP/2.0\r\n", b"SIP/3.0\r\n", 1)
+        assert isinstance(screen(ack), Drop)
+
+    def test_ack_with_unknown_body_type_is_the_dialogs_business(self) -> None:
+        ack = invite_bytes(b"x").replace(b"INVITE", b"ACK").replace(b"application/sdp", b"a/b")
+        assert isinstance(screen(ack), Accept)
+
+    def test_reject_has_a_to_tag_and_the_extra_header(self) -> None:
+        verdict = screen(invite_bytes(extra="Require: 100rel, timer\r\n"),
+                         supported_extensions=frozenset({"timer"}))
+        assert isinstance(verdict, Reject) and verdict.response is not None
+        assert verdict.status == 420
+        assert verdict.response.headers.get("Unsupported") == "100rel"
+        assert verdict.response.to.tag is not None
+
+    def test_unsupported_methods_left_to_the_endpoint(self) -> None:
+        data = (invite_bytes(extra="Require: foo\r\n").replace(b"INVITE", b"SUBSCRIBE")
+                .replace(b"sip:bob@127.0.0.1:5080", b"tel:+15550100"))
+        verdict = screen(data)
+        assert isinstance(verdict, Accept) and isinstance(verdict.message, Request)
+        assert refuse_method(verdict.message).status == 405
+        response = refuse_method(verdict.message, frozenset({"INVITE", "BYE"}))
+        assert response.headers.get("Allow") == "BYE, INVITE"
+        verdict = screen(data.replace(b"SUBSCRIBE", b"FROB"))
+        assert isinstance(verdict, Accept) and isinstance(verdict.message, Request)
+        assert refuse_method(verdict.message).status == 501
+
+    @pytest.mark.parametrize(("data", "status"), [
+        (invite_bytes().replace(b"Content-Type: application/sdp\r\n", b""), 400),
+        (invite_bytes().replace(b"application/sdp", b"sdp"), 400),
+        (invite_bytes().replace(b"application/sdp", b"Application/SDP;charset=x"), 0),
+        (invite_bytes(extra="Content-Encoding: gzip\r\n"), 415),
+        (invite_bytes(extra="Content-Length: 135\r\n"), 400),
+        (invite_bytes(extra="Max-Forwards: 70\r\n"), 400),
+        (invite_bytes().replace(b"Max-Forwards: 70", b"Max-Forwards: x"), 400),
+        (invite_bytes().replace(b"From: ", b"X-From: "), 400),
+        (invite_bytes().replace(b"Via: ", b"Via: SIP/2.0/UDP host;branch=x, ;;"), 400),
+        (invite_bytes().replace(b"sip:bob@127.0.0.1:5080", b"sips:bob@h;;"), 400),
+        (invite_bytes().replace(b"sip:bob@127.0.0.1:5080", b"sip:bob@h?x=y"), 400),
+        (invite_bytes().replace(b"sip:bob@127.0.0.1:5080", b"tel:+15550100"), 416),
+    ])
+    def test_request_rules(self, data: bytes, status: int) -> None:
+        verdict = screen(data)
+        if status == 0:
+            assert isinstance(verdict, Accept)
+        else:
+            assert isinstance(verdict, Reject), verdict
+            assert verdict.status == status
+            assert verdict.response is not None and verdict.response.status == status
+
+    def test_encoding_reject_lists_identity(self) -> None:
+        verdict = screen(invite_bytes(extra="Content-Encoding: gzip\r\n"))
+        assert isinstance(verdict, Reject) and verdict.response is not None
+        assert verdict.response.headers.get("Accept-Encoding") == "identity"
+
+    def test_no_via_means_nothing_to_answer(self) -> None:
+        data = invite_bytes().replace(b"Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1;rport\r\n",
+                                      b"")
+        assert isinstance(screen(data), Drop)
+
+    @pytest.mark.parametrize("data", [
+        ok_bytes().replace(b"Call-ID", b"X-Call-ID"),
+        ok_bytes().replace(b"CSeq: 1 INVITE", b"CSeq: x INVITE"),
+        ok_bytes().replace(b"To: ", b"To: <sip:a@b>\r\nTo: "),
+        ok_bytes().replace(b"Via: ", b"Via: SIP/2.0/UDP proxy;branch=z9hG4bKp\r\nVia: "),
+        ok_bytes().replace(b"200 OK", b"200"),  # fine: empty reason, still accepted below
+    ])
+    def test_bad_responses_dropped(self, data: bytes) -> None:
+        verdict = screen(data)
+        if data.startswith(b"SIP/2.0 200\r\n"):
+            assert isinstance(verdict, Accept)
+        else:
+            assert isinstance(verdict, Drop), verdict
