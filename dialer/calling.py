@@ -58,6 +58,7 @@ class CallReport:
     answered_at: str | None  # ISO 8601, UTC
     duration_s: float
     rtp: dict[str, Any]
+    retry_after_s: int | None = None  # from a 503/486/480 Retry-After, for the retry policy
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -150,6 +151,7 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
         answered_at=answered_at,
         duration_s=round(duration, 3),
         rtp=session.stats().to_dict(),
+        retry_after_s=ended.retry_after_s,
     )
 
 

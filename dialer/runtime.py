@@ -41,6 +41,7 @@ class TrunkStatus:
     alive: bool | None = None  # None: no keepalive answer yet
     rtt_ms: float | None = None
     last_error: str = ""
+    changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
 
 @dataclass
@@ -63,7 +64,7 @@ class Trunk:
             name=name,
             settings=settings,
             destination=Destination(proxy.host, port, transport),
-            domain=settings.domain or proxy.host,
+            domain=settings.domain or _host_port(proxy),
         )
 
     def request_uri(self, target: str) -> str:
@@ -179,8 +180,21 @@ class Dialer:
     def _trunk_listener(self, trunk: Trunk) -> Callable[[object], None]:
         return lambda event: self._on_trunk_event(trunk, event)
 
+    async def wait_registered(self, name: str, timeout: float) -> bool:
+        """Wait until trunk `name` is registered; False if it is not within `timeout`."""
+        status = self.trunks[name].status
+        try:
+            async with asyncio.timeout(timeout):
+                while not status.registered:
+                    status.changed.clear()
+                    await status.changed.wait()
+        except TimeoutError:
+            return False
+        return True
+
     def _on_trunk_event(self, trunk: Trunk, event: object) -> None:
         status = trunk.status
+        status.changed.set()
         if isinstance(event, Registered):
             if not status.registered:
                 log.info("trunk %s: registered for %ds", trunk.name, event.expires_s)
@@ -205,6 +219,11 @@ class Dialer:
                 log.warning("trunk %s: down (%s)", trunk.name, event.reason)
             status.alive = False
             status.last_error = event.reason
+
+
+def _host_port(uri: SipUri) -> str:
+    host = _host_for_uri(uri.host)
+    return f"{host}:{uri.port}" if uri.port else host
 
 
 def _host_for_uri(host: str) -> str:

@@ -106,6 +106,7 @@ class DtmfReceiver:
         self._current: _EventInProgress | None = None
         self._finished: deque[int] = deque(maxlen=16)
         self.malformed = 0
+        self.in_progress = False  # an event started and is not reported yet
 
     def on_packet(self, payload: bytes, timestamp: int, now: float) -> list[DtmfDigit]:
         """Feed one packet's payload and RTP timestamp; returns the digits completed."""
@@ -124,6 +125,7 @@ class DtmfReceiver:
         if current is None:
             current = _EventInProgress(timestamp, event.event, event.duration, now)
             self._current = current
+            self.in_progress = True
         else:
             current.duration = max(current.duration, event.duration)
             current.last_seen = now
@@ -140,6 +142,7 @@ class DtmfReceiver:
 
     def _finish(self, current: _EventInProgress) -> DtmfDigit:
         self._current = None
+        self.in_progress = False
         self._finished.append(current.timestamp)
         return DtmfDigit(
             digit=DTMF_EVENTS[current.event],
@@ -200,9 +203,7 @@ class DtmfSender:
     pause between digits).
     """
 
-    def __init__(
-        self, *, duration_ms: int = 100, volume: int = 10, gap_packets: int = 2
-    ) -> None:
+    def __init__(self, *, duration_ms: int = 100, volume: int = 10, gap_packets: int = 2) -> None:
         self._duration_ms = duration_ms
         self._volume = volume
         self._gap_packets = gap_packets

@@ -93,9 +93,7 @@ def _build_alaw_decoder() -> NDArray[np.int16]:
     code = np.arange(256, dtype=np.int64) ^ 0x55
     segment = (code & 0x70) >> 4
     base = (code & 0x0F) << 4
-    magnitude = np.where(
-        segment == 0, base + 8, (base + 0x108) << np.maximum(segment - 1, 0)
-    )
+    magnitude = np.where(segment == 0, base + 8, (base + 0x108) << np.maximum(segment - 1, 0))
     linear = np.where(code & 0x80, magnitude, -magnitude)
     return linear.astype(np.int16)
 

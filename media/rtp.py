@@ -170,8 +170,8 @@ def looks_like_rtcp(data: bytes) -> bool:
 
 def looks_like_rtp(data: bytes) -> bool:
     """Cheap pre-check: long enough, version 2, and not RTCP by the RFC 5761 rule."""
-    return len(data) >= RTP_HEADER_SIZE and data[0] >> 6 == RTP_VERSION and not (
-        192 <= data[1] <= 223
+    return (
+        len(data) >= RTP_HEADER_SIZE and data[0] >> 6 == RTP_VERSION and not (192 <= data[1] <= 223)
     )
 
 

@@ -599,8 +599,10 @@ def negotiate(
     dtmf = None
     if _telephone_event(our_codecs) is not None:
         dtmf = _telephone_event(answer_codecs)
-    ours = _remote_direction(remote_answer, answered).mirrored().intersect(
-        local_offer.direction_of(offered)
+    ours = (
+        _remote_direction(remote_answer, answered)
+        .mirrored()
+        .intersect(local_offer.direction_of(offered))
     )
     return NegotiatedMedia(
         remote_host=_check_ip(remote_answer.connection_of(answered)),
@@ -611,4 +613,3 @@ def negotiate(
         ptime_ms=answered.ptime or DEFAULT_PTIME_MS,
         direction=ours,
     )
-

@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,7 +47,7 @@ from media.g711 import (
     ulaw_decode_samples,
 )
 from media.ports import RtpPortPool
-from media.rtp import RtpPacket, RtpParseError, looks_like_rtcp
+from media.rtp import RTP_HEADER_SIZE, RtpPacket, RtpParseError, looks_like_rtcp
 from media.sdp import (
     Direction,
     NegotiatedMedia,
@@ -66,6 +66,7 @@ SAMPLES_PER_FRAME: Final = 160
 RELATCH_PACKETS: Final = 5  # consecutive packets a new source needs once we are latched
 _STATIC_G711: Final = {0: "PCMU", 8: "PCMA"}
 _HEADER: Final = struct.Struct("!BBHII")
+_RECEIVE_HEADER: Final = struct.Struct("!xBHII")
 _VERSION_OCTET: Final = 0x80
 _UNSPECIFIED: Final = ("0.0.0.0", "::")
 
@@ -117,7 +118,7 @@ class _RtpProtocol(asyncio.DatagramProtocol):
         self.session: RtpSession | None = None
         self.closed = asyncio.get_running_loop().create_future()
 
-    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         if self.session is not None:
             self.session._on_datagram(data, addr)
 
@@ -156,7 +157,7 @@ class RtpSession:
         self.local_host = local_host
         self.local_port = port
         self.ssrc = int(rng.integers(1, 1 << 32)) if ssrc is None else ssrc
-        self.dead_air_timeout = dead_air_timeout
+        self._dead_air_timeout = dead_air_timeout
         self._seq = int(rng.integers(0, 1 << 16))
         self._timestamp = int(rng.integers(0, 1 << 32))
         self._last_tick: float | None = None
@@ -174,7 +175,9 @@ class RtpSession:
         self.codec = "PCMU"
         self._alaw = False
         self._silence = silence(SAMPLES_PER_FRAME)
+        self._receive_codecs: dict[int, str] = dict(_STATIC_G711)
         self.direction = Direction.SENDRECV
+        self._sending = False  # direction sends and there is an address to send to
         self._marker_pending = True
         # Sending.
         self._prompts: deque[_Prompt] = deque()
@@ -193,6 +196,7 @@ class RtpSession:
         # Dead air.
         self.dead_air: asyncio.Future[str] = self._loop.create_future()
         self._media_started = False
+        self._dead_air_armed = False  # media started, SENDRECV, guard on, not fired yet
         self._last_received = 0.0
         self.closed = False
 
@@ -303,6 +307,7 @@ class RtpSession:
         self.codec = codec
         self._alaw = codec == "PCMA"
         self._silence = silence(SAMPLES_PER_FRAME, alaw=self._alaw)
+        self._receive_codecs = {**_STATIC_G711, payload_type: codec}
         if host not in _UNSPECIFIED and (host, port) != self._remote:
             self._remote = (host, port)
             self._send_to = self._remote
@@ -312,6 +317,7 @@ class RtpSession:
             self._media_started = True
             self._last_received = self._loop.time()
             self._marker_pending = True
+        self._update_flags()
 
     def set_direction(self, direction: Direction) -> None:
         """Our direction: SENDONLY/INACTIVE when the far end holds us, RECVONLY when it
@@ -324,6 +330,20 @@ class RtpSession:
             self._last_received = self._loop.time()  # a fresh grace period after hold
         log.info("RTP %d: direction %s -> %s", self.local_port, self.direction, direction)
         self.direction = direction
+        self._update_flags()
+
+    def _update_flags(self) -> None:
+        self._sending = self.direction.sends and self._send_to is not None
+        self._dead_air_armed = (
+            self._media_started
+            and self._dead_air_timeout > 0
+            and self.direction is Direction.SENDRECV
+            and not self.dead_air.done()
+        )
+
+    @property
+    def dead_air_timeout(self) -> float:
+        return self._dead_air_timeout
 
     @property
     def remote_address(self) -> Address | None:
@@ -376,47 +396,64 @@ class RtpSession:
         return future
 
     def on_tick(self, now: float) -> None:
-        """MediaClock callback: one packet per tick (see module docstring)."""
+        """MediaClock callback: one packet per tick (see module docstring).
+
+        The hot path of the process (every call, 50 times a second): flags are
+        precomputed so the common case is a slice, a struct pack and one sendto.
+        """
         last, self._last_tick = self._last_tick, now
+        elapsed = 1
         if last is not None:
             elapsed = round((now - last) / FRAME_INTERVAL)
             if elapsed <= 0:
                 return
             self._timestamp = (self._timestamp + SAMPLES_PER_FRAME * elapsed) & 0xFFFF_FFFF
-        else:
-            elapsed = 1
         if not self._media_started:
             return
-        if (
-            self.dead_air_timeout > 0
-            and self.direction is Direction.SENDRECV
-            and now - self._last_received > self.dead_air_timeout
-            and not self.dead_air.done()
-        ):
+        if self._dead_air_armed and now - self._last_received > self._dead_air_timeout:
             self._fire_dead_air(now)
-        if self._dtmf_payload_type is not None:
+        if self._dtmf_receiver.in_progress:
             digit = self._dtmf_receiver.expire(now)
             if digit is not None:
                 self.dtmf.put_nowait(digit)
         # Prompts run in real time: skipped ticks and hold consume audio too.
         payload = None
-        for _ in range(elapsed):
-            payload = self._next_frame() if self._prompts else None
-        if not self.direction.sends or self._send_to is None:
+        if self._prompts:
+            for _ in range(elapsed):
+                payload = self._next_frame() if self._prompts else None
+        if not self._sending:
             return
-        if self._dtmf_sender.busy and self._dtmf_payload_type is not None:
-            event = self._dtmf_sender.next_packet(self._timestamp)
-            if event is not None:
-                self._send(self._dtmf_payload_type, event.marker, event.timestamp, event.payload)
-                if event.last:
-                    self._dtmf_digit_sent()
-                return
+        if self._dtmf_waiters and self._send_dtmf_event():
+            return
         if payload is None:
             payload = self._silence
         elif self._alaw:
             payload = payload.translate(ULAW_TO_ALAW)
-        marker, self._marker_pending = self._marker_pending, False
-        self._send(self._payload_type, marker, self._timestamp, payload)
+        if self._marker_pending:
+            self._marker_pending = False
+            self._send(self._payload_type, True, self._timestamp, payload)
+            return
+        # Inlined _send for the common packet.
+        header = _HEADER.pack(
+            _VERSION_OCTET, self._payload_type, self._seq, self._timestamp, self.ssrc
+        )
+        self._transport.sendto(header + payload, self._send_to)
+        self._seq = (self._seq + 1) & 0xFFFF
+        stats = self._stats
+        stats.packets_sent += 1
+        stats.octets_sent += len(payload)
+
+    def _send_dtmf_event(self) -> bool:
+        """Send this tick's DTMF packet, if any (False: the inter-digit gap, send audio)."""
+        if self._dtmf_payload_type is None:
+            return False
+        event = self._dtmf_sender.next_packet(self._timestamp)
+        if event is None:
+            return False
+        self._send(self._dtmf_payload_type, event.marker, event.timestamp, event.payload)
+        if event.last:
+            self._dtmf_digit_sent()
+        return True
 
     def _send(self, payload_type: int, marker: bool, timestamp: int, payload: bytes) -> None:
         # A fresh bytes object per packet: uvloop keeps a reference to what it could not
@@ -457,6 +494,7 @@ class RtpSession:
                 future.set_result(None)
 
     def _fire_dead_air(self, now: float) -> None:
+        self._dead_air_armed = False
         silent_for = now - self._last_received
         reason = f"dead air: no RTP received for {silent_for:.1f} s"
         if self._stats.packets_received == 0:
@@ -466,18 +504,32 @@ class RtpSession:
 
     # -- receiving ----------------------------------------------------------------------
 
-    def _on_datagram(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+    def _on_datagram(self, data: bytes, addr: tuple[Any, ...]) -> None:
         if self.closed:
             return
         if looks_like_rtcp(data):
             self._rtcp += 1
             return
-        try:
-            packet = RtpPacket.parse(data)
-        except RtpParseError:
-            self._malformed += 1
-            return
-        source = (str(addr[0]), int(addr[1]))
+        if len(data) >= RTP_HEADER_SIZE and data[0] == _VERSION_OCTET:
+            # The usual packet (no padding, extension or CSRC): the header is all there is
+            # to check, and skipping RtpPacket halves the receive cost.
+            second, seq, timestamp, ssrc = _RECEIVE_HEADER.unpack_from(data)
+            payload_type = second & 0x7F
+            payload = data[RTP_HEADER_SIZE:]
+        else:
+            try:
+                packet = RtpPacket.parse(data)
+            except RtpParseError:
+                self._malformed += 1
+                return
+            payload_type, seq, timestamp, ssrc, payload = (
+                packet.payload_type,
+                packet.sequence_number,
+                packet.timestamp,
+                packet.ssrc,
+                packet.payload,
+            )
+        source: Address = addr if len(addr) == 2 else (addr[0], addr[1])  # IPv6: 4-tuple
         if source != self._send_to:
             if not self._accept_new_source(source):
                 return
@@ -485,22 +537,17 @@ class RtpSession:
             self._latched = True  # the SDP address confirmed by its own packets
         now = self._loop.time()
         self._last_received = now
-        payload_type = packet.payload_type
+        stats = self._stats
         if payload_type == self._dtmf_payload_type:
-            self._stats.on_received(
-                packet.sequence_number, packet.timestamp, packet.ssrc, len(packet.payload),
-                now, timing=False,
-            )
-            for digit in self._dtmf_receiver.on_packet(packet.payload, packet.timestamp, now):
+            stats.on_received(seq, timestamp, ssrc, len(payload), now, timing=False)
+            for digit in self._dtmf_receiver.on_packet(payload, timestamp, now):
                 self.dtmf.put_nowait(digit)
             return
-        accepted = self._stats.on_received(
-            packet.sequence_number, packet.timestamp, packet.ssrc, len(packet.payload), now
-        )
-        codec = _STATIC_G711.get(payload_type)
+        accepted = stats.on_received(seq, timestamp, ssrc, len(payload), now)
+        codec = self._receive_codecs.get(payload_type)
         if not accepted or codec is None or (self._recorder is None and not self.received_audio):
             return
-        frame = ReceivedAudio(packet.payload, codec, packet.timestamp, packet.sequence_number, now)
+        frame = ReceivedAudio(payload, codec, timestamp, seq, now)
         if self._recorder is not None:
             self._record(frame)
         if self.received_audio is not None:
@@ -515,11 +562,13 @@ class RtpSession:
     def _accept_new_source(self, source: Address) -> bool:
         """Symmetric RTP latching. True when packets from `source` are to be used."""
         if not self._latched:
-            log.info("RTP %d: latched to %s:%d (SDP said %s)", self.local_port, *source,
-                     self._remote)
+            log.info(
+                "RTP %d: latched to %s:%d (SDP said %s)", self.local_port, *source, self._remote
+            )
             self._send_to = source
             self._latched = True
             self._candidate = None
+            self._update_flags()
             return True
         if source == self._candidate:
             self._candidate_count += 1
@@ -537,11 +586,11 @@ class RtpSession:
         if recorder is None:
             return
         try:
-            recorder.write(frame.pcm16().astype("<i2", copy=False).tobytes(), frame.timestamp,
-                           frame.arrival)
+            recorder.write(
+                frame.pcm16().astype("<i2", copy=False).tobytes(), frame.timestamp, frame.arrival
+            )
         except OSError as exc:
-            log.warning("RTP %d: recording to %s stopped: %s", self.local_port, recorder.path,
-                        exc)
+            log.warning("RTP %d: recording to %s stopped: %s", self.local_port, recorder.path, exc)
             self._recorder = None
             self._close_recorder(recorder)
 

@@ -103,8 +103,12 @@ def test_too_long_file_is_refused(tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
 def test_espeak_ng_speech_loads(tmp_path: Path) -> None:
     path = tmp_path / "speech.wav"
-    subprocess.run(["espeak-ng", "-w", str(path), "press one for sales"], check=True,
-                   timeout=20, capture_output=True)
+    subprocess.run(
+        ["espeak-ng", "-w", str(path), "press one for sales"],
+        check=True,
+        timeout=20,
+        capture_output=True,
+    )
     with wave.open(str(path)) as wav:
         seconds = wav.getnframes() / wav.getframerate()
     ulaw = load_ulaw(path)

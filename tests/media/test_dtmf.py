@@ -20,7 +20,7 @@ def test_payload_golden_bytes() -> None:
     assert TelephoneEvent(11, False, 63, 160).to_bytes() == bytes.fromhex("0b3f00a0")
     assert TelephoneEvent.parse(bytes.fromhex("058a0320")) == TelephoneEvent(5, True, 10, 800)
     # The reserved bit is ignored; a redundant second block is ignored.
-    assert TelephoneEvent.parse(bytes.fromhex("01ca0140" "01ca0140")) == TelephoneEvent(
+    assert TelephoneEvent.parse(bytes.fromhex("01ca014001ca0140")) == TelephoneEvent(
         1, True, 10, 320
     )
 
@@ -31,8 +31,12 @@ def test_short_payload_raises_parse_error() -> None:
 
 
 @pytest.mark.parametrize(
-    "event", [TelephoneEvent(256, False, 0, 0), TelephoneEvent(1, False, 64, 0),
-              TelephoneEvent(1, False, 0, 65536)]
+    "event",
+    [
+        TelephoneEvent(256, False, 0, 0),
+        TelephoneEvent(1, False, 64, 0),
+        TelephoneEvent(1, False, 0, 65536),
+    ],
 )
 def test_out_of_range_fields_refused(event: TelephoneEvent) -> None:
     with pytest.raises(ValueError):
@@ -84,15 +88,18 @@ def test_receiver_reports_consecutive_presses_of_the_same_key() -> None:
 
 def test_lost_end_packets_finish_at_next_event_or_by_timeout() -> None:
     receiver = DtmfReceiver(timeout=0.5)
-    updates = [p for p in dtmf_packet_plan("3", duration_ms=60) if
-               not TelephoneEvent.parse(p.payload).end]
+    updates = [
+        p for p in dtmf_packet_plan("3", duration_ms=60) if not TelephoneEvent.parse(p.payload).end
+    ]
     for plan in updates:
         assert receiver.on_packet(plan.payload, 100, now=0.0) == []
+    assert receiver.in_progress
     # The next key's first packet closes the previous one.
     first_of_next = dtmf_packet_plan("4")[0].payload
     assert receiver.on_packet(first_of_next, 900, now=0.1) == [DtmfDigit("3", 40, 100)]
     assert receiver.expire(0.5) is None  # '4' seen at 0.1: not quiet long enough
     assert receiver.expire(0.6) == DtmfDigit("4", 20, 900)
+    assert not receiver.in_progress
     assert receiver.expire(5.0) is None
 
 

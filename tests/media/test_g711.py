@@ -10,8 +10,27 @@ import pytest
 
 from media import g711
 
-SAMPLES = [0, 1, -1, 2, -2, 4, -5, 100, -100, 1000, -1000, 4096, -4096, 12345, -12345,
-           32000, -32000, 32767, -32768]
+SAMPLES = [
+    0,
+    1,
+    -1,
+    2,
+    -2,
+    4,
+    -5,
+    100,
+    -100,
+    1000,
+    -1000,
+    4096,
+    -4096,
+    12345,
+    -12345,
+    32000,
+    -32000,
+    32767,
+    -32768,
+]
 PCM = struct.pack(f"<{len(SAMPLES)}h", *SAMPLES)
 CODES = bytes([0x00, 0x0F, 0x10, 0x7E, 0x7F, 0x80, 0x8F, 0xF0, 0xFE, 0xFF, 0x55, 0xD5, 0x2A, 0xAA])
 
@@ -26,14 +45,42 @@ def test_alaw_encode_golden() -> None:
 
 def test_ulaw_decode_golden() -> None:
     decoded = struct.unpack(f"<{len(CODES)}h", g711.ulaw_decode(CODES))
-    assert decoded == (-32124, -16764, -15996, -8, 0, 32124, 16764, 120, 8, 0, -716, 716,
-                       -5372, 5372)
+    assert decoded == (
+        -32124,
+        -16764,
+        -15996,
+        -8,
+        0,
+        32124,
+        16764,
+        120,
+        8,
+        0,
+        -716,
+        716,
+        -5372,
+        5372,
+    )
 
 
 def test_alaw_decode_golden() -> None:
     decoded = struct.unpack(f"<{len(CODES)}h", g711.alaw_decode(CODES))
-    assert decoded == (-5504, -6784, -2752, -880, -848, 5504, 6784, 688, 880, 848, -8, 8,
-                       -32256, 32256)
+    assert decoded == (
+        -5504,
+        -6784,
+        -2752,
+        -880,
+        -848,
+        5504,
+        6784,
+        688,
+        880,
+        848,
+        -8,
+        8,
+        -32256,
+        32256,
+    )
 
 
 def test_transcoding_tables_golden() -> None:
@@ -51,8 +98,10 @@ def test_silence_constants_decode_to_near_zero() -> None:
 
 def test_round_trip_error_is_within_one_quantisation_step() -> None:
     x = np.linspace(-32768, 32767, 5000).astype(np.int16)
-    for encode, decode in ((g711.ulaw_encode, g711.ulaw_decode_samples),
-                           (g711.alaw_encode, g711.alaw_decode_samples)):
+    for encode, decode in (
+        (g711.ulaw_encode, g711.ulaw_decode_samples),
+        (g711.alaw_encode, g711.alaw_decode_samples),
+    ):
         back = decode(encode(x)).astype(np.int32)
         error = np.abs(back - x.astype(np.int32))
         # G.711 steps grow with amplitude: at most 1/16 of the value, plus the smallest step.
@@ -77,7 +126,7 @@ def test_bad_input_raises_g711_error() -> None:
     with pytest.raises(g711.G711Error):
         g711.ulaw_encode(b"\x00\x01\x02")
     with pytest.raises(g711.G711Error):
-        g711.alaw_encode(np.zeros(4, dtype=np.float32))  # type: ignore[arg-type]
+        g711.alaw_encode(np.zeros(4, dtype=np.float32))
 
 
 def test_bit_exact_with_audioop_when_available() -> None:

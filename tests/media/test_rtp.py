@@ -41,7 +41,11 @@ def test_marker_and_payload_type_share_the_second_octet() -> None:
 
 def test_csrc_extension_and_padding_round_trip_golden() -> None:
     packet = RtpPacket(
-        8, 65535, 0xFFFFFFFF, 7, b"xy",
+        8,
+        65535,
+        0xFFFFFFFF,
+        7,
+        b"xy",
         csrc=(1, 2),
         extension=RtpExtension(0xBEDE, b"\x10\x20\x30\x40"),
         padding=3,
@@ -51,7 +55,8 @@ def test_csrc_extension_and_padding_round_trip_golden() -> None:
         "b208ffffffffffff00000007"  # V=2 P=1 X=1 CC=2, PT 8, seq, ts, ssrc
         "0000000100000002"  # CSRCs
         "bede000110203040"  # extension: profile, 1 word, data
-        "7879" "000003"  # payload, 3 padding octets ending in their count
+        "7879"
+        "000003"  # payload, 3 padding octets ending in their count
     )
     assert RtpPacket.parse(data) == packet
 
@@ -81,7 +86,7 @@ def test_malformed_packets_raise_rtp_parse_error(data: bytes, reason: str) -> No
 
 
 def test_padding_may_consume_the_whole_payload() -> None:
-    packet = RtpPacket.parse(bytes.fromhex("a0001234000003e8deadbeef" "000003"))
+    packet = RtpPacket.parse(bytes.fromhex("a0001234000003e8deadbeef000003"))
     assert packet.payload == b"" and packet.padding == 3
 
 

@@ -40,8 +40,13 @@ TRUNK_OFFER = (
 )
 
 
-def offer_text(formats: str, *extra: str, conn: str = "c=IN IP4 192.0.2.20",
-               media_conn: str | None = None, session_attr: str | None = None) -> str:
+def offer_text(
+    formats: str,
+    *extra: str,
+    conn: str = "c=IN IP4 192.0.2.20",
+    media_conn: str | None = None,
+    session_attr: str | None = None,
+) -> str:
     lines = ["v=0", "o=- 1 1 IN IP4 192.0.2.20", "s=-", conn, "t=0 0"]
     if session_attr:
         lines.append(session_attr)
@@ -205,8 +210,9 @@ def test_answer_mirrors_direction(their_attribute: str | None, conn: str, ours: 
 
 
 def test_session_level_direction_and_media_level_connection() -> None:
-    offer = offer_text("0", conn="c=IN IP4 0.0.0.0", media_conn="c=IN IP4 192.0.2.99",
-                       session_attr="a=sendonly")
+    offer = offer_text(
+        "0", conn="c=IN IP4 0.0.0.0", media_conn="c=IN IP4 192.0.2.99", session_attr="a=sendonly"
+    )
     _, media = SdpSession("192.0.2.1").build_answer(SessionDescription.parse(offer), 20000)
     assert media.remote_host == "192.0.2.99"  # media c= wins, so not a 0.0.0.0 hold
     assert media.direction is Direction.RECVONLY  # from the session-level sendonly
@@ -221,10 +227,18 @@ def test_answer_needs_an_ip_literal_connection() -> None:
 # -- reading answers -----------------------------------------------------------------------
 
 
-def make_answer(formats: str, *extra: str, port: int = 5000,
-                conn: str = "c=IN IP4 192.0.2.50") -> SessionDescription:
-    lines = ["v=0", "o=- 9 9 IN IP4 192.0.2.50", "s=-", conn, "t=0 0",
-             f"m=audio {port} RTP/AVP {formats}", *extra]
+def make_answer(
+    formats: str, *extra: str, port: int = 5000, conn: str = "c=IN IP4 192.0.2.50"
+) -> SessionDescription:
+    lines = [
+        "v=0",
+        "o=- 9 9 IN IP4 192.0.2.50",
+        "s=-",
+        conn,
+        "t=0 0",
+        f"m=audio {port} RTP/AVP {formats}",
+        *extra,
+    ]
     return SessionDescription.parse("\r\n".join(lines) + "\r\n")
 
 
@@ -234,8 +248,9 @@ def our_offer() -> SessionDescription:
 
 
 def test_negotiate_reads_codec_dtmf_ptime_and_address(our_offer: SessionDescription) -> None:
-    answer = make_answer("8 101", "a=rtpmap:8 PCMA/8000", "a=rtpmap:101 telephone-event/8000",
-                         "a=ptime:20")
+    answer = make_answer(
+        "8 101", "a=rtpmap:8 PCMA/8000", "a=rtpmap:101 telephone-event/8000", "a=ptime:20"
+    )
     media = negotiate(our_offer, answer)
     assert media.remote_host == "192.0.2.50" and media.remote_port == 5000
     assert (media.payload_type, media.codec_name, media.dtmf_payload_type) == (8, "PCMA", 101)
@@ -255,11 +270,15 @@ def test_negotiate_with_ipv6_answer(our_offer: SessionDescription) -> None:
 
 @pytest.mark.parametrize(
     ("attribute", "ours"),
-    [("a=recvonly", Direction.SENDONLY), ("a=sendonly", Direction.RECVONLY),
-     ("a=inactive", Direction.INACTIVE)],
+    [
+        ("a=recvonly", Direction.SENDONLY),
+        ("a=sendonly", Direction.RECVONLY),
+        ("a=inactive", Direction.INACTIVE),
+    ],
 )
-def test_negotiate_direction(our_offer: SessionDescription, attribute: str,
-                             ours: Direction) -> None:
+def test_negotiate_direction(
+    our_offer: SessionDescription, attribute: str, ours: Direction
+) -> None:
     assert negotiate(our_offer, make_answer("0", attribute)).direction is ours
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 import socket
 import wave
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import cast
 
@@ -21,6 +23,9 @@ from media.session import ReceivedAudio, RtpSession, RtpSessionClosed, RtpSessio
 
 HOST = "127.0.0.1"
 BOUND = 5.0  # seconds any single wait may take before the test fails
+# A port block of our own, so concurrent test runs do not hear each other's streams
+# (a session latches to whoever sends to it first: that is symmetric RTP).
+BASE_PORT = 30000 + (os.getpid() % 100) * 200
 
 
 @pytest.fixture
@@ -33,11 +38,13 @@ async def clock() -> AsyncIterator[MediaClock]:
 
 @pytest.fixture
 def pool() -> RtpPortPool:
-    return RtpPortPool(HOST, 41000, 41998)
+    return RtpPortPool(HOST, BASE_PORT, BASE_PORT + 98)
 
 
 @pytest.fixture
-async def pair(pool: RtpPortPool, clock: MediaClock) -> AsyncIterator[tuple[RtpSession, RtpSession]]:
+async def pair(
+    pool: RtpPortPool, clock: MediaClock
+) -> AsyncIterator[tuple[RtpSession, RtpSession]]:
     """A (the dialer side, offerer) and B (the far end, answerer), negotiated via SDP."""
     a = await RtpSession.open(pool, clock, HOST, dead_air_timeout=0.3)
     b = await RtpSession.open(pool, clock, HOST, dead_air_timeout=0.3)
@@ -95,7 +102,7 @@ class Collector(asyncio.DatagramProtocol):
 
 
 @pytest.fixture
-async def raw_peer() -> AsyncIterator[Callable[[], asyncio.Future[Collector]]]:
+async def raw_peer() -> AsyncIterator[Callable[[], Awaitable[Collector]]]:
     made: list[Collector] = []
     loop = asyncio.get_running_loop()
 
@@ -104,7 +111,7 @@ async def raw_peer() -> AsyncIterator[Callable[[], asyncio.Future[Collector]]]:
         made.append(protocol)
         return protocol
 
-    yield make  # type: ignore[misc]
+    yield make
     for collector in made:
         if collector.transport is not None:
             collector.transport.close()
@@ -125,8 +132,7 @@ def normalised_match(reference: np.ndarray, signal: np.ndarray) -> float:
     return float(scores.max())
 
 
-def when_received(session: RtpSession, predicate: Callable[[ReceivedAudio], bool]
-                  ) -> asyncio.Event:
+def when_received(session: RtpSession, predicate: Callable[[ReceivedAudio], bool]) -> asyncio.Event:
     event = asyncio.Event()
 
     def hook(frame: ReceivedAudio) -> None:
@@ -184,7 +190,7 @@ async def test_pcma_is_sent_as_alaw(pair: tuple[RtpSession, RtpSession]) -> None
 
 
 async def test_packets_on_the_wire(
-    pool: RtpPortPool, clock: MediaClock, raw_peer: Callable[[], asyncio.Future[Collector]]
+    pool: RtpPortPool, clock: MediaClock, raw_peer: Callable[[], Awaitable[Collector]]
 ) -> None:
     peer = await raw_peer()
     session = await RtpSession.open(pool, clock, HOST, dead_air_timeout=0)
@@ -193,7 +199,7 @@ async def test_packets_on_the_wire(
         first, _ = await peer.next_packet()
         packets = [first] + [(await peer.next_packet())[0] for _ in range(4)]
         session.send_dtmf("3", duration_ms=40)
-        events = []
+        events: list[RtpPacket] = []
         while len(events) < 4:
             packet, _ = await peer.next_packet()
             if packet.payload_type == 101:
@@ -202,10 +208,12 @@ async def test_packets_on_the_wire(
         session.close()
     assert [p.marker for p in packets] == [True, False, False, False, False]
     assert {p.ssrc for p in packets} == {session.ssrc}
-    assert all(q.sequence_number == (p.sequence_number + 1) % 65536
-               for p, q in zip(packets, packets[1:], strict=False))
-    assert all((q.timestamp - p.timestamp) % (1 << 32) == 160
-               for p, q in zip(packets, packets[1:], strict=False))
+    assert all(
+        q.sequence_number == (p.sequence_number + 1) % 65536 for p, q in itertools.pairwise(packets)
+    )
+    assert all(
+        (q.timestamp - p.timestamp) % (1 << 32) == 160 for p, q in itertools.pairwise(packets)
+    )
     assert packets[0].payload == b"\xff" * 160  # silence between prompts
     # RFC 4733: first with marker, all with the event's start timestamp, then 3 end packets.
     assert [e.marker for e in events] == [True, False, False, False]
@@ -235,36 +243,38 @@ async def test_loop_playback_until_stopped_and_queue_order(
 
 
 async def test_symmetric_rtp_latches_to_where_packets_come_from(
-    pool: RtpPortPool, clock: MediaClock, raw_peer: Callable[[], asyncio.Future[Collector]]
+    pool: RtpPortPool, clock: MediaClock, raw_peer: Callable[[], Awaitable[Collector]]
 ) -> None:
     sdp_address = await raw_peer()  # what SDP said; nothing will ever come from there
+    behind_nat = await raw_peer()  # where the far end's packets really come from
+    assert behind_nat.transport is not None
     a = await RtpSession.open(pool, clock, HOST, dead_air_timeout=0)
     b = await RtpSession.open(pool, clock, HOST, dead_air_timeout=0)
     try:
         a.set_remote(HOST, sdp_address.port, 0, 101, "PCMU")
         await sdp_address.next_packet()  # A sends to the SDP address at first
         assert not a.latched
-        reached_b = when_received(b, lambda frame: True)
-        b.set_remote(HOST, a.local_port, 0, 101, "PCMU")  # B's packets come from its own port
-        await asyncio.wait_for(reached_b.wait(), BOUND)
-        assert a.latched and a.remote_address == (HOST, b.local_port)
+        # One packet from elsewhere is enough while nothing came from the SDP address.
+        first = RtpPacket(0, 1, 0, 0xABC, b"\xff" * 160)
+        behind_nat.transport.sendto(first.serialize(), (HOST, a.local_port))
+        packet, _ = await behind_nat.next_packet()
+        assert packet.ssrc == a.ssrc
+        assert a.latched and a.remote_address == (HOST, behind_nat.port)
 
-        # The source moves (a media server change): a new address needs 5 packets in a row.
-        mover = await raw_peer()
-        assert mover.transport is not None
-        b.set_direction(Direction.RECVONLY)  # B falls silent, as the old source would
-        for n in range(5):
-            packet = RtpPacket(0, 1000 + n, 160 * n, 0xABC, b"\xff" * 160)
-            mover.transport.sendto(packet.serialize(), (HOST, a.local_port))
-        packet, _ = await mover.next_packet()
-        assert packet.ssrc == a.ssrc and a.remote_address == (HOST, mover.port)
+        # The source then moves (a media server change): B's steady stream takes over
+        # after 5 packets in a row, since the old source fell silent.
+        reached_b = when_received(b, lambda frame: True)
+        b.set_remote(HOST, a.local_port, 0, 101, "PCMU")
+        await asyncio.wait_for(reached_b.wait(), BOUND)
+        assert a.remote_address == (HOST, b.local_port)
+        assert b.stats().packets_sent >= 5
     finally:
         a.close()
         b.close()
 
 
 async def test_a_single_stray_packet_does_not_steal_a_latched_stream(
-    pair: tuple[RtpSession, RtpSession], raw_peer: Callable[[], asyncio.Future[Collector]]
+    pair: tuple[RtpSession, RtpSession], raw_peer: Callable[[], Awaitable[Collector]]
 ) -> None:
     a, b = pair
     arrived = when_received(a, lambda frame: True)
@@ -272,8 +282,7 @@ async def test_a_single_stray_packet_does_not_steal_a_latched_stream(
     assert a.remote_address == (HOST, b.local_port)
     stray = await raw_peer()
     assert stray.transport is not None
-    stray.transport.sendto(RtpPacket(0, 1, 1, 99, b"\xff" * 160).serialize(),
-                           (HOST, a.local_port))
+    stray.transport.sendto(RtpPacket(0, 1, 1, 99, b"\xff" * 160).serialize(), (HOST, a.local_port))
     # B's next packet is processed after the stray one (same loopback queue, same loop).
     received_before = a.stats().packets_received
     more = when_received(a, lambda frame: True)
@@ -322,7 +331,7 @@ async def test_dead_air_fires_when_the_peer_stops(
 
 
 async def test_dead_air_fires_when_nothing_ever_arrives(
-    pool: RtpPortPool, clock: MediaClock, raw_peer: Callable[[], asyncio.Future[Collector]]
+    pool: RtpPortPool, clock: MediaClock, raw_peer: Callable[[], Awaitable[Collector]]
 ) -> None:
     silent = await raw_peer()
     session = await RtpSession.open(pool, clock, HOST, dead_air_timeout=0.2)
@@ -362,14 +371,27 @@ async def test_old_style_hold_keeps_the_address(pair: tuple[RtpSession, RtpSessi
     assert a.direction is Direction.RECVONLY
     assert a.remote_address == (HOST, b.local_port)
     a.answer_reoffer(b.local_offer())
-    assert a.direction is Direction.SENDRECV
+    assert str(a.direction) == "sendrecv"
+
+
+async def test_unacceptable_reoffer_is_refused_and_media_unchanged(
+    pair: tuple[RtpSession, RtpSession],
+) -> None:
+    a, b = pair
+    before = a.negotiated
+    g729_only = b.local_offer().replace("RTP/AVP 0 8 101", "RTP/AVP 18")
+    assert a.reoffer_answerer(g729_only.encode()) is None  # the SIP layer answers 488
+    assert a.reoffer_answerer(b"not sdp") is None
+    assert a.negotiated == before and a.direction is Direction.SENDRECV
+    answer = a.reoffer_answerer(b.local_offer().encode())
+    assert answer is not None and b"a=sendrecv" in answer
 
 
 # -- robustness and lifecycle --------------------------------------------------------------
 
 
 async def test_malformed_datagrams_are_counted_and_dropped(
-    pool: RtpPortPool, clock: MediaClock, raw_peer: Callable[[], asyncio.Future[Collector]]
+    pool: RtpPortPool, clock: MediaClock, raw_peer: Callable[[], Awaitable[Collector]]
 ) -> None:
     peer = await raw_peer()
     assert peer.transport is not None
@@ -377,19 +399,22 @@ async def test_malformed_datagrams_are_counted_and_dropped(
     try:
         arrived = when_received(session, lambda frame: frame.sequence_number == 77)
         target = (HOST, session.local_port)
-        for junk in (b"\x00", bytes(12), b"\x80\x00\x00", bytes.fromhex("a0000000") + bytes(9)):
-            peer.transport.sendto(junk, target)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as plain:
+            plain.sendto(b"", target)  # asyncio will not send an empty datagram
+        junk = (b"\x00", bytes(12), b"\x80\x00\x00", bytes.fromhex("a0000000") + bytes(9))
+        for datagram in junk:
+            peer.transport.sendto(datagram, target)
         peer.transport.sendto(bytes.fromhex("80c80006deadbeef"), target)  # RTCP
         peer.transport.sendto(RtpPacket(0, 77, 0, 5, b"\xff" * 160).serialize(), target)
         await asyncio.wait_for(arrived.wait(), BOUND)
         stats = session.stats()
-        assert (stats.malformed, stats.rtcp, stats.packets_received) == (4, 1, 1)
+        assert (stats.malformed, stats.rtcp, stats.packets_received) == (5, 1, 1)
     finally:
         session.close()
 
 
 async def test_hook_errors_do_not_break_reception(pair: tuple[RtpSession, RtpSession]) -> None:
-    a, b = pair
+    _, b = pair
     calls = 0
     done = asyncio.Event()
 
@@ -424,7 +449,7 @@ async def test_close_releases_the_port_and_is_idempotent(
 
 
 async def test_exhausted_pool(clock: MediaClock) -> None:
-    tiny = RtpPortPool(HOST, 41500, 41501)
+    tiny = RtpPortPool(HOST, BASE_PORT + 100, BASE_PORT + 101)
     session = await RtpSession.open(tiny, clock, HOST)
     try:
         with pytest.raises(RtpPortsExhausted):
@@ -437,15 +462,46 @@ async def test_exhausted_pool(clock: MediaClock) -> None:
 
 
 def test_port_pool_skips_ports_in_use_and_never_repeats() -> None:
-    pool = RtpPortPool(HOST, 41599, 41606)  # even ports 41600..41606
+    first = BASE_PORT + 150
+    pool = RtpPortPool(HOST, first - 1, first + 6)  # even ports first..first+6
     assert pool.capacity == 4
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
-        squatter.bind((HOST, 41600))  # another program holds this one
+        squatter.bind((HOST, first))  # another program holds this one
         ports = [pool.acquire() for _ in range(3)]
-        assert ports == [41602, 41604, 41606]
+        assert ports == [first + 2, first + 4, first + 6]
         with pytest.raises(RtpPortsExhausted):
             pool.acquire()
-    assert pool.acquire() == 41600  # free again now
-    pool.release(41604)
-    pool.release(41604)  # repeated release is harmless
-    assert pool.in_use == 3 and pool.acquire() == 41604
+    assert pool.acquire() == first  # free again now
+    pool.release(first + 4)
+    pool.release(first + 4)  # repeated release is harmless
+    assert pool.in_use == 3 and pool.acquire() == first + 4
+
+
+def test_a_call_under_uvloop() -> None:
+    """Production runs uvloop: the same path (play, receive, DTMF, close) on it."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def scenario() -> None:
+        clock = MediaClock()
+        clock.start()
+        pool = RtpPortPool(HOST, BASE_PORT + 160, BASE_PORT + 198)
+        a = await RtpSession.open(pool, clock, HOST)
+        b = await RtpSession.open(pool, clock, HOST)
+        try:
+            a.apply_answer(b.answer_reoffer(a.local_offer()))
+            prompt = noise_prompt(0.3)
+            arrived = when_received(b, lambda frame: frame.ulaw() == prompt[-160:])
+            await asyncio.wait_for(a.play(prompt), BOUND)
+            await asyncio.wait_for(arrived.wait(), BOUND)
+            await asyncio.wait_for(b.send_dtmf("9"), BOUND)
+            assert (await asyncio.wait_for(a.dtmf.get(), BOUND)).digit == "9"
+            assert b.stats().packets_lost == 0 and a.latched and b.latched
+        finally:
+            a.close()
+            b.close()
+            await clock.stop()
+        await asyncio.wait_for(a.wait_closed(), BOUND)
+        assert pool.in_use == 0
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(scenario())

@@ -125,8 +125,7 @@ def test_send_counters_and_snapshot_dict() -> None:
     assert data["packets_sent"] == 2 and data["octets_sent"] == 164
     assert data["malformed"] == 2 and data["rtcp"] == 1
     assert data["ssrc"] is None and data["packets_expected"] == 0
-    assert set(data) >= {"packets_lost", "fraction_lost", "jitter_ms", "duplicates",
-                         "out_of_order"}
+    assert set(data) >= {"packets_lost", "fraction_lost", "jitter_ms", "duplicates", "out_of_order"}
 
 
 def test_duplicate_detection_survives_long_streams() -> None:
