@@ -320,8 +320,9 @@ class RtpSession:
         self._update_flags()
 
     def set_direction(self, direction: Direction) -> None:
-        """Our direction: SENDONLY/INACTIVE when the far end holds us, RECVONLY when it
-        does not want our audio. The dead-air guard only runs while SENDRECV."""
+        """Our direction, the mirror of the far end's: RECVONLY when it holds us with
+        sendonly (music on hold), INACTIVE when it holds with inactive, SENDONLY when it
+        only listens. We send in SENDRECV/SENDONLY; the dead-air guard runs in SENDRECV."""
         if direction == self.direction:
             return
         if direction.sends and not self.direction.sends:
