@@ -44,9 +44,10 @@ def rss_bytes() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def cpu_seconds() -> float:
+def cpu_seconds() -> tuple[float, float]:
+    """User and system CPU seconds of this process (system includes loopback delivery)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime, usage.ru_stime
 
 
 def bench_config(sipp_port: int, calls: int) -> Config:
@@ -106,9 +107,10 @@ async def concurrent(calls: int, hold_s: float, window_s: float, rate: float) ->
                     await asyncio.sleep(0.1)
                 up = dialer.endpoint.active_dialogs
                 dialer.clock.reset_stats()
-                cpu0, wall0 = cpu_seconds(), time.monotonic()
+                (user0, sys0), wall0 = cpu_seconds(), time.monotonic()
                 await asyncio.sleep(window_s)
-                cpu = (cpu_seconds() - cpu0) / (time.monotonic() - wall0)
+                (user1, sys1), wall = cpu_seconds(), time.monotonic() - wall0
+                user, system = (user1 - user0) / wall, (sys1 - sys0) / wall
                 intervals = dialer.clock.interval_stats().to_dict()
                 rss_during = rss_bytes()
                 reports: list[CallReport] = await asyncio.gather(*tasks)
@@ -121,7 +123,9 @@ async def concurrent(calls: int, hold_s: float, window_s: float, rate: float) ->
         "calls": calls,
         "concurrent_during_window": up,
         "window_s": window_s,
-        "cpu_percent_of_one_core": round(cpu * 100, 1),
+        "cpu_percent_of_one_core": round((user + system) * 100, 1),
+        "cpu_user_percent": round(user * 100, 1),
+        "cpu_system_percent": round(system * 100, 1),
         "send_interval_ms": intervals,
         "failed_calls": calls - outcomes.get("completed", 0),
         "outcomes": dict(outcomes),

@@ -9,7 +9,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from media.g711 import ulaw_encode
+
 Pcm16 = npt.NDArray[np.int16]
+__all__ = ["Pcm16", "dominant_frequency", "read_wav_pcm16", "rms_dbfs", "tone_pcm16", "ulaw_encode",
+           "write_ulaw", "write_wav"]
 
 
 def tone_pcm16(freq_hz: float, seconds: float, *, rate: int = 8000, dbfs: float = -6.0) -> Pcm16:
@@ -17,17 +21,6 @@ def tone_pcm16(freq_hz: float, seconds: float, *, rate: int = 8000, dbfs: float 
     t = np.arange(int(seconds * rate)) / rate
     peak = 32767 * 10 ** (dbfs / 20)
     return (peak * np.sin(2 * np.pi * freq_hz * t)).astype(np.int16)
-
-
-def ulaw_encode(pcm: Pcm16) -> bytes:
-    """G.711 u-law on the 14-bit magnitude (arithmetic shift, as the ITU/Sun reference): bias
-    33, magnitude clipped into the top segment, bits inverted."""
-    x = pcm.astype(np.int32) >> 2
-    magnitude = np.minimum(np.abs(x), 8158) + 33  # 8158: the top segment's last step
-    exponent = np.floor(np.log2(magnitude)).astype(np.int32) - 5
-    mantissa = (magnitude >> (exponent + 1)) & 0x0F
-    sign = (x < 0).astype(np.int32) << 7
-    return bytes((~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8))
 
 
 def write_ulaw(path: Path, pcm: Pcm16) -> Path:

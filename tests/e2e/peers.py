@@ -1,9 +1,10 @@
 """Real SIP peers on loopback for end-to-end tests and benchmarks: SIPp, Kamailio, baresip.
 
-Every peer binds 127.0.0.1, runs in its own session (process group) under coreutils `timeout`
-(a hard time limit even if the test process dies), and `stop()` / `__exit__` kill the whole
-group: SIGTERM, then SIGKILL. `start*()` returns once the peer's sockets are bound, seen in
-/proc/net/{udp,tcp} with inodes owned by the peer's process group (never a sleep).
+Every peer listens on 127.0.0.1 only (baresip's resolver sockets aside, see below), runs in
+its own session (process group) under coreutils `timeout` (a hard time limit even if the test
+process dies), and `stop()` / `__exit__` kill the whole group: SIGTERM, then SIGKILL.
+`start*()` returns once the peer's sockets are bound, seen in /proc/net/{udp,tcp} with inodes
+owned by the peer's process group (never a sleep).
 
 Gotchas measured on this machine (SIPp 3.6.1, baresip 1.0.0, Kamailio 5.6.3):
 
@@ -12,7 +13,7 @@ SIPp 3.6.1
   calls and waits. SIGTERM ends it at once and still writes the screen/stat files; SIGUSR1
   waits for calls. Hence the `timeout` wrapper as the hard limit.
 - `-timeout` reached with no call running exits 97; 0 = all calls succeeded, 1 = some failed,
-  99 = no call processed, 255 = fatal (bad scenario, bind failure), 124 = our hard limit.
+  255 = fatal (bad scenario, bind failure), 124 = our hard limit (99 = no call, per its docs).
 - `<verifyauth>` reads only `Authorization:`, never `Proxy-Authorization:`, and 3.6.1 knows
   only MD5 (SHA-256 is refused by both verifyauth and `[authentication]`). So challenge_407*
   check the header's shape in SIPp and the digest in Python: `Sipp.credential_problems()`.
@@ -50,6 +51,7 @@ Kamailio 5.6.3
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -250,6 +252,15 @@ class PeerProcess:
             time.sleep(_POLL_S)
         return self._returncode if self._returncode is not None else self._reap()
 
+    async def wait_async(self, timeout: float) -> int:
+        """wait() for async tests: polls without blocking the event loop."""
+        deadline = time.monotonic() + timeout
+        while not self._exited():
+            if time.monotonic() > deadline:
+                raise PeerError(f"{self.name} still running after {timeout} s\n{self.log_tail()}")
+            await asyncio.sleep(_POLL_S)
+        return self._returncode if self._returncode is not None else self._reap()
+
     @property
     def returncode(self) -> int | None:
         if self._returncode is None and self._exited():
@@ -287,17 +298,28 @@ class PeerProcess:
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
+    def _log_line(self, pattern: re.Pattern[str]) -> str | None:
+        return next((line for line in self.log_text().splitlines() if pattern.search(line)), None)
+
     def wait_for_log(self, needle: str | re.Pattern[str], timeout: float = 10.0) -> str:
         """The first log line matching `needle` (substring or regex), waiting for it."""
         pattern = needle if isinstance(needle, re.Pattern) else re.compile(re.escape(needle))
         deadline = time.monotonic() + timeout
-        while True:
-            for line in self.log_text().splitlines():
-                if pattern.search(line):
-                    return line
+        while (line := self._log_line(pattern)) is None:
             if self._exited() or time.monotonic() > deadline:
                 raise PeerError(f"{self.name}: no log line {pattern.pattern!r}\n{self.log_tail()}")
             time.sleep(_POLL_S)
+        return line
+
+    async def wait_for_log_async(self, needle: str | re.Pattern[str], timeout: float = 10.0) -> str:
+        """wait_for_log() for async tests: polls without blocking the event loop."""
+        pattern = needle if isinstance(needle, re.Pattern) else re.compile(re.escape(needle))
+        deadline = time.monotonic() + timeout
+        while (line := self._log_line(pattern)) is None:
+            if self._exited() or time.monotonic() > deadline:
+                raise PeerError(f"{self.name}: no log line {pattern.pattern!r}\n{self.log_tail()}")
+            await asyncio.sleep(_POLL_S)
+        return line
 
     def _await_sockets(
         self, wanted: Iterable[tuple[Literal["udp", "tcp"], int]], timeout: float
@@ -319,9 +341,9 @@ class PeerProcess:
 
 
 def _workdir(workdir: Path | None, prefix: str) -> tuple[Path, bool]:
-    if workdir is not None:
+    if workdir is not None:  # absolute: the peer runs in it, and gets paths into it
         workdir.mkdir(parents=True, exist_ok=True)
-        return workdir, False
+        return workdir.resolve(), False
     return Path(tempfile.mkdtemp(prefix=f"e2e-{prefix}-")), True
 
 
@@ -368,18 +390,10 @@ class Sipp(PeerProcess):
         if calls is not None:
             args += ["-m", str(calls)]
         for attempt in range(3):
-            sipp = cls._spawn(
-                scenario,
-                None,
-                port,
-                transport,
-                media_port,
-                keys,
-                [*args, *extra_args],
-                timeout_s,
-                workdir,
-                trace_messages,
-            )
+            # fmt: off
+            sipp = cls._spawn(scenario, None, [*args, *extra_args], port, transport, media_port,
+                              keys, timeout_s, workdir, trace_messages)
+            # fmt: on
             proto: Literal["udp", "tcp"] = "udp" if transport == "u1" else "tcp"
             try:
                 sipp._await_sockets([(proto, sipp.port), ("udp", sipp.media_port)], timeout=10.0)
@@ -419,29 +433,21 @@ class Sipp(PeerProcess):
             args += ["-r", str(rate)]
         if auth is not None:
             args += ["-au", auth[0], "-ap", auth[1]]
-        return cls._spawn(
-            scenario,
-            f"{host}:{tport}",
-            port,
-            transport,
-            media_port,
-            keys,
-            [*args, *extra_args],
-            timeout_s,
-            workdir,
-            trace_messages,
-        )
+        # fmt: off
+        return cls._spawn(scenario, f"{host}:{tport}", [*args, *extra_args], port, transport,
+                          media_port, keys, timeout_s, workdir, trace_messages)
+        # fmt: on
 
     @classmethod
     def _spawn(
         cls,
         scenario: str | Path,
         target: str | None,
+        args: Sequence[str],
         port: int | None,
         transport: Transport,
         media_port: int | None,
         keys: Mapping[str, str] | None,
-        args: Sequence[str],
         timeout_s: float,
         workdir: Path | None,
         trace_messages: bool,
@@ -653,6 +659,8 @@ class Baresip(PeerProcess):
             write_wav(audio_in, tone_pcm16(440.0, timeout_s + _HARD_LIMIT_MARGIN_S, dbfs=-20.0))
         port = sip_port if sip_port is not None else free_sip_port()
         ctrl = free_tcp_port()
+        while ctrl in (port, port + 1):
+            ctrl = free_tcp_port()
         rtp = free_rtp_port()
         (conf / "config").write_text(
             _BARESIP_CONFIG.format(

@@ -27,11 +27,13 @@ class TracedMessage:
     @property
     def status(self) -> int | None:
         parts = self.first_line.split()
-        return int(parts[1]) if parts[0] == "SIP/2.0" and parts[1].isdigit() else None
+        is_response = len(parts) > 1 and parts[0] == "SIP/2.0" and parts[1].isdigit()
+        return int(parts[1]) if is_response else None
 
     @property
     def method(self) -> str | None:
-        return None if self.first_line.startswith("SIP/2.0") else self.first_line.split()[0]
+        parts = self.first_line.split()
+        return parts[0] if len(parts) == 3 and parts[2] == "SIP/2.0" else None
 
     def header(self, name: str) -> str | None:
         """The first value of header `name` (case-insensitive, full names only)."""

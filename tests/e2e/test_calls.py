@@ -89,7 +89,7 @@ async def test_answered_call_plays_and_the_echo_is_our_prompt(
     with Sipp.start_uas("echo_answer", rtp_echo=True, calls=1) as sipp:
         dialer = await make_dialer(sipp.address)
         report = await call(dialer, sipp.uri(), prompt=prompt, record_to=tmp_path / "echo.wav")
-        assert sipp.wait(10) == 0, sipp.report()
+        assert await sipp.wait_async(10) == 0, sipp.report()
     assert (report.outcome, report.sip_code) == ("completed", 200)
     assert report.reason == "prompt finished"
     assert report.setup_ms is not None and report.answered_at is not None
@@ -107,7 +107,7 @@ async def test_busy_without_trying(make_dialer: MakeDialer) -> None:
     with Sipp.start_uas("busy_486_no_trying", calls=1) as sipp:
         dialer = await make_dialer(sipp.address)
         report = await call(dialer, sipp.uri())
-        assert sipp.wait(10) == 0, sipp.report()
+        assert await sipp.wait_async(10) == 0, sipp.report()
         assert len(received(sipp, "ACK")) == 1
     assert (report.outcome, report.sip_code) == ("busy", 486)
     assert report.answered_at is None and report.duration_s == 0
@@ -117,7 +117,7 @@ async def test_rings_then_480_is_no_answer(make_dialer: MakeDialer) -> None:
     with Sipp.start_uas("ring_then_480", calls=1) as sipp:
         dialer = await make_dialer(sipp.address)
         report = await call(dialer, sipp.uri())
-        assert sipp.wait(10) == 0, sipp.report()
+        assert await sipp.wait_async(10) == 0, sipp.report()
     assert (report.outcome, report.sip_code) == ("no_answer", 480)
     assert report.setup_ms is not None and report.setup_ms >= 900  # it rang ~1 s first
 
@@ -126,7 +126,7 @@ async def test_ringing_forever_is_cancelled_at_our_timeout(make_dialer: MakeDial
     with Sipp.start_uas("ring_forever", calls=1) as sipp:
         dialer = await make_dialer(sipp.address)
         report = await call(dialer, sipp.uri(), ring_timeout_s=1.5)
-        assert sipp.wait(10) == 0, sipp.report()
+        assert await sipp.wait_async(10) == 0, sipp.report()
         assert len(received(sipp, "CANCEL")) == 1
     assert (report.outcome, report.sip_code) == ("no_answer", 487)
     assert "ring timeout" in report.reason
@@ -136,7 +136,7 @@ async def test_503_is_failed_with_retry_after(make_dialer: MakeDialer) -> None:
     with Sipp.start_uas("unavailable_503", calls=1) as sipp:
         dialer = await make_dialer(sipp.address)
         report = await call(dialer, sipp.uri())
-        assert sipp.wait(10) == 0, sipp.report()
+        assert await sipp.wait_async(10) == 0, sipp.report()
     assert (report.outcome, report.sip_code, report.retry_after_s) == ("failed", 503, 120)
 
 
@@ -145,7 +145,7 @@ async def test_digest_challenge_is_answered(make_dialer: MakeDialer, scenario: s
     with Sipp.start_uas(scenario, rtp_echo=True, calls=1) as sipp:
         dialer = await make_dialer(sipp.address, username="dialer", password="secret")
         report = await call(dialer, sipp.uri(), prompt=speechlike(0.5, seed=3))
-        assert sipp.wait(10) == 0, sipp.report()
+        assert await sipp.wait_async(10) == 0, sipp.report()
         header = "Authorization" if scenario.endswith("401") else "Proxy-Authorization"
         problems = sipp.credential_problems("dialer", "secret", header)
         # RFC 3261 13.2.2.4: the ACK repeats the INVITE's credentials verbatim, so its
@@ -165,7 +165,7 @@ async def test_far_end_hangs_up(make_dialer: MakeDialer) -> None:
     with Sipp.start_uas("answer_then_bye", rtp_echo=True, calls=1) as sipp:
         dialer = await make_dialer(sipp.address)
         report = await call(dialer, sipp.uri(), prompt=speechlike(10.0, seed=4))
-        assert sipp.wait(10) == 0, sipp.report()
+        assert await sipp.wait_async(10) == 0, sipp.report()
     assert (report.outcome, report.reason) == ("completed", "far end hung up")
     assert 0.5 <= report.duration_s < 5
 
@@ -174,7 +174,7 @@ async def test_hold_and_unhold_keep_the_call(make_dialer: MakeDialer) -> None:
     with Sipp.start_uas("reinvite_hold", rtp_echo=True, calls=1) as sipp:
         dialer = await make_dialer(sipp.address)
         report = await call(dialer, sipp.uri(), prompt=speechlike(4.0, seed=5))
-        assert sipp.wait(10) == 0, sipp.report()  # the scenario checks our recvonly answer
+        assert await sipp.wait_async(10) == 0, sipp.report()  # the scenario checks our recvonly answer
         ours = [m for m in sipp.messages() if m.direction == "received" and m.status == 200]
         assert len(ours) == 2  # our answers to the hold and the unhold re-INVITEs
     assert (report.outcome, report.reason) == ("completed", "prompt finished")
@@ -187,8 +187,8 @@ async def test_redirect_is_followed_to_the_new_contact(make_dialer: MakeDialer) 
         with Sipp.start_uas("redirect_302", calls=1, keys=keys) as redirector:
             dialer = await make_dialer(redirector.address)
             report = await call(dialer, redirector.uri(), prompt=speechlike(0.5, seed=6))
-            assert redirector.wait(10) == 0, redirector.report()
-        assert target.wait(10) == 0, target.report()
+            assert await redirector.wait_async(10) == 0, redirector.report()
+        assert await target.wait_async(10) == 0, target.report()
         (invite,) = received(target, "INVITE")
         assert invite.first_line.startswith("INVITE sip:moved@")
     assert (report.outcome, report.sip_code) == ("completed", 200)
@@ -199,7 +199,7 @@ async def test_call_over_tcp(make_dialer: MakeDialer) -> None:
     with Sipp.start_uas("echo_answer", transport="t1", rtp_echo=True, calls=1) as sipp:
         dialer = await make_dialer(sipp.address, transport="tcp")
         report = await call(dialer, sipp.uri(), prompt=prompt)
-        assert sipp.wait(10) == 0, sipp.report()
+        assert await sipp.wait_async(10) == 0, sipp.report()
     assert (report.outcome, report.sip_code) == ("completed", 200)
     assert report.rtp["packets_received"] > 40
 
@@ -208,7 +208,7 @@ async def test_dead_air_hangs_up_and_says_why(make_dialer: MakeDialer) -> None:
     with Sipp.start_uas("echo_answer", calls=1) as sipp:  # answers, sends no RTP
         dialer = await make_dialer(sipp.address, dead_air_s=1.0)
         report = await call(dialer, sipp.uri(), prompt=speechlike(20.0, seed=8))
-        assert sipp.wait(10) == 0, sipp.report()
+        assert await sipp.wait_async(10) == 0, sipp.report()
     assert report.outcome == "completed"
     assert report.reason.startswith("dead air: no RTP received")
     assert report.duration_s < 5
@@ -235,7 +235,7 @@ async def test_stranger_invite_gets_403_and_garbage_never_disturbs_a_call(
                 await loop.sock_sendto(stranger, (TORTURE / name).read_bytes(), (LOOPBACK, port))
             await loop.sock_sendto(stranger, b"\x00\x01garbage" * 50, (LOOPBACK, port))
         report = await task
-        assert sipp.wait(10) == 0, sipp.report()
+        assert await sipp.wait_async(10) == 0, sipp.report()
     assert (report.outcome, report.reason) == ("completed", "prompt finished")
     assert dialer.endpoint.counters.forbidden_invites == 1
     assert dialer.endpoint.counters.refused == 6  # the INVITE and the five bad datagrams
@@ -253,7 +253,7 @@ async def test_register_then_call_through_kamailio(make_dialer: MakeDialer) -> N
             )
             assert await dialer.wait_registered("default", timeout=10), proxy.log_tail()
             report = await call(dialer, "+15550100", prompt=speechlike(1.0, seed=10))
-            assert carrier.wait(10) == 0, carrier.report()
+            assert await carrier.wait_async(10) == 0, carrier.report()
             log = proxy.routing_log()
         (invite,) = received(carrier, "INVITE")
         (bye,) = received(carrier, "BYE")

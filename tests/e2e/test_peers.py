@@ -3,6 +3,7 @@ SIPp through Kamailio, SIPp -> baresip). No dialer code is involved."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import shutil
@@ -21,6 +22,7 @@ from tests.e2e.peers import (
     PeerError,
     Sipp,
     TracedMessage,
+    digest_problems,
     dominant_frequency,
     free_rtp_port,
     free_sip_port,
@@ -76,6 +78,29 @@ def test_free_ports_leave_room_for_neighbours() -> None:
     sip = free_sip_port()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", sip + 1))
+
+
+_RFC7616_REQUEST = (
+    'GET sip:x SIP/2.0\nAuthorization: Digest username="Mufasa", '
+    'realm="http-auth@example.org", uri="/dir/index.html", algorithm={alg}, '
+    'nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", nc=00000001, '
+    'cnonce="f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ", qop=auth, response="{response}", '
+    'opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("alg", "response"),
+    [
+        ("MD5", "8ca523f5e9506fed4657c9700eebdbec"),
+        ("SHA-256", "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"),
+    ],
+)
+def test_digest_check_matches_the_rfc7616_examples(alg: str, response: str) -> None:
+    request = TracedMessage("received", _RFC7616_REQUEST.format(alg=alg, response=response))
+    assert digest_problems(request, "Mufasa", "Circle of Life", "Authorization") == []
+    wrong = digest_problems(request, "Mufasa", "Circle Of Life", "Authorization")
+    assert wrong == [f"GET sip:x SIP/2.0: wrong {alg} response for Mufasa"]
 
 
 @needs_sipp
@@ -421,6 +446,36 @@ def test_kamailio_registers_then_proxies_a_call_to_the_carrier(tmp_path: Path) -
             "E2E ROUTE in-dialog BYE",
         ):
             assert line in log, log
+
+
+@needs_sipp
+@needs_kamailio
+def test_kamailio_without_next_hop_rejects_unknown_users(tmp_path: Path) -> None:
+    with Kamailio.start(users={}, challenge_invites=False, workdir=tmp_path / "kam") as proxy:
+        with Sipp.start_uac("uac_expect_reject", proxy.address, workdir=tmp_path / "uac") as uac:
+            assert uac.wait(20) == 0, uac.report() + proxy.log_tail()
+        assert [m.status for m in uac.messages() if m.status] == [404]
+        assert any("E2E REJECT sip:service@" in line for line in proxy.routing_log())
+
+
+async def test_wait_async_lets_the_event_loop_run(tmp_path: Path) -> None:
+    if shutil.which("sipp") is None:
+        pytest.skip("sipp not installed (apt package sip-tester)")
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    with Sipp.start_uas("echo_answer", calls=1, workdir=tmp_path / "uas") as uas:
+        ticker = asyncio.create_task(tick())
+        with _call(uas, "uac_call", tmp_path, call_duration_ms=300) as uac:
+            assert await uac.wait_async(20) == 0, uac.report()
+        ticker.cancel()
+        assert await uas.wait_async(10) == 0
+    assert ticks >= 10
 
 
 @needs_sipp
