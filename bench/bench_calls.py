@@ -19,9 +19,7 @@ import json
 import os
 import resource
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import replace
@@ -34,9 +32,10 @@ import numpy as np  # noqa: E402
 
 from dialer.calling import CallReport, CallRequest, place_call  # noqa: E402
 from dialer.config import Config, LimitSettings, TrunkSettings  # noqa: E402
-from dialer.demo import LOOPBACK, free_port, wait_until_bound  # noqa: E402
+from dialer.demo import LOOPBACK, free_port  # noqa: E402
 from dialer.runtime import Dialer  # noqa: E402
 from media.g711 import ulaw_encode  # noqa: E402
+from tests.e2e.peers import BUILTIN_UAS, Sipp  # noqa: E402
 
 
 def rss_bytes() -> int:
@@ -50,72 +49,61 @@ def cpu_seconds() -> tuple[float, float]:
     return usage.ru_utime, usage.ru_stime
 
 
+def echo_callee() -> Sipp:
+    """SIPp answering every call and echoing its RTP, with no per-message trace."""
+    return Sipp.start_uas(
+        BUILTIN_UAS,
+        rtp_echo=True,
+        trace_messages=False,
+        timeout_s=600,
+        extra_args=["-max_socket", "4096", "-buff_size", "8388608"],
+    )
+
+
 def bench_config(sipp_port: int, calls: int) -> Config:
     base = Config()
     return replace(
         base,
-        sip=replace(base.sip, bind_host=LOOPBACK, bind_port=free_port(socket.SOCK_DGRAM),
-                    transports=["udp"]),
+        sip=replace(
+            base.sip, bind_host=LOOPBACK, bind_port=free_port(socket.SOCK_DGRAM), transports=["udp"]
+        ),
         rtp=replace(base.rtp, bind_host=LOOPBACK, dead_air_s=10.0),
-        trunks={"default": TrunkSettings(proxy=f"sip:{LOOPBACK}:{sipp_port}", keepalive_s=0,
-                                         max_channels=calls, cps=1000)},
+        trunks={
+            "default": TrunkSettings(
+                proxy=f"sip:{LOOPBACK}:{sipp_port}", keepalive_s=0, max_channels=calls, cps=1000
+            )
+        },
         limits=LimitSettings(max_concurrent_calls=calls, ring_timeout_s=30),
     )
-
-
-class SippCallee:
-    def __init__(self, folder: Path) -> None:
-        self.port = free_port(socket.SOCK_DGRAM)
-        self.folder = folder
-        self.process: subprocess.Popen[bytes] | None = None
-
-    async def __aenter__(self) -> SippCallee:
-        self.process = subprocess.Popen(
-            ["sipp", "-sn", "uas", "-rtp_echo", "-i", LOOPBACK, "-p", str(self.port),
-             "-mp", str(free_port(socket.SOCK_DGRAM)), "-timeout", "600s", "-nostdin",
-             "-max_socket", "4096", "-buff_size", "8388608", "-trace_err"],
-            cwd=self.folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        await wait_until_bound(self.port, self.process)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 async def concurrent(calls: int, hold_s: float, window_s: float, rate: float) -> dict[str, object]:
     rng = np.random.default_rng(7)
     prompt = ulaw_encode((rng.standard_normal(int(hold_s * 8000)) * 3000).astype(np.int16))
-    with tempfile.TemporaryDirectory() as scratch:
-        async with SippCallee(Path(scratch)) as sipp:
-            dialer = await Dialer.start(bench_config(sipp.port, calls))
-            try:
-                rss_before = rss_bytes()
-                tasks = []
-                for i in range(calls):
-                    request = CallRequest(target=f"sip:bench{i}@{LOOPBACK}", prompt=prompt)
-                    tasks.append(asyncio.create_task(place_call(dialer, request)))
-                    await asyncio.sleep(1 / rate)
-                # Measure once every call is up (or the window would include the ramp).
-                ramp_deadline = time.monotonic() + 30
-                while dialer.endpoint.active_dialogs < calls and time.monotonic() < ramp_deadline:
-                    await asyncio.sleep(0.1)
-                up = dialer.endpoint.active_dialogs
-                dialer.clock.reset_stats()
-                (user0, sys0), wall0 = cpu_seconds(), time.monotonic()
-                await asyncio.sleep(window_s)
-                (user1, sys1), wall = cpu_seconds(), time.monotonic() - wall0
-                user, system = (user1 - user0) / wall, (sys1 - sys0) / wall
-                intervals = dialer.clock.interval_stats().to_dict()
-                rss_during = rss_bytes()
-                reports: list[CallReport] = await asyncio.gather(*tasks)
-            finally:
-                await dialer.close()
+    with echo_callee() as sipp:
+        dialer = await Dialer.start(bench_config(sipp.port, calls))
+        try:
+            rss_before = rss_bytes()
+            tasks = []
+            for i in range(calls):
+                request = CallRequest(target=f"sip:bench{i}@{LOOPBACK}", prompt=prompt)
+                tasks.append(asyncio.create_task(place_call(dialer, request)))
+                await asyncio.sleep(1 / rate)
+            # Measure once every call is up (or the window would include the ramp).
+            ramp_deadline = time.monotonic() + 30
+            while dialer.endpoint.active_dialogs < calls and time.monotonic() < ramp_deadline:
+                await asyncio.sleep(0.1)
+            up = dialer.endpoint.active_dialogs
+            dialer.clock.reset_stats()
+            (user0, sys0), wall0 = cpu_seconds(), time.monotonic()
+            await asyncio.sleep(window_s)
+            (user1, sys1), wall = cpu_seconds(), time.monotonic() - wall0
+            user, system = (user1 - user0) / wall, (sys1 - sys0) / wall
+            intervals = dialer.clock.interval_stats().to_dict()
+            rss_during = rss_bytes()
+            reports: list[CallReport] = await asyncio.gather(*tasks)
+        finally:
+            await dialer.close()
     outcomes = Counter(r.outcome for r in reports)
     reasons = Counter(r.reason for r in reports)
     lost = sum(int(r.rtp.get("packets_lost", 0)) for r in reports)
@@ -136,23 +124,22 @@ async def concurrent(calls: int, hold_s: float, window_s: float, rate: float) ->
 
 
 async def setup_rate(calls: int, rate: float) -> dict[str, object]:
-    with tempfile.TemporaryDirectory() as scratch:
-        async with SippCallee(Path(scratch)) as sipp:
-            dialer = await Dialer.start(bench_config(sipp.port, calls))
-            try:
-                started = time.monotonic()
-                tasks = []
-                for i in range(calls):
-                    # Absolute pacing: the i-th call starts at i/rate, however long a start takes.
-                    delay = started + i / rate - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                    request = CallRequest(target=f"sip:short{i}@{LOOPBACK}", max_duration_s=0.2)
-                    tasks.append(asyncio.create_task(place_call(dialer, request)))
-                offered = calls / (time.monotonic() - started)
-                reports: list[CallReport] = await asyncio.gather(*tasks)
-            finally:
-                await dialer.close()
+    with echo_callee() as sipp:
+        dialer = await Dialer.start(bench_config(sipp.port, calls))
+        try:
+            started = time.monotonic()
+            tasks = []
+            for i in range(calls):
+                # Absolute pacing: the i-th call starts at i/rate, however long a start takes.
+                delay = started + i / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                request = CallRequest(target=f"sip:short{i}@{LOOPBACK}", max_duration_s=0.2)
+                tasks.append(asyncio.create_task(place_call(dialer, request)))
+            offered = calls / (time.monotonic() - started)
+            reports: list[CallReport] = await asyncio.gather(*tasks)
+        finally:
+            await dialer.close()
     outcomes = Counter(r.outcome for r in reports)
     setup = sorted(r.setup_ms for r in reports if r.setup_ms is not None)
     return {

@@ -18,8 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from media.session import RtpSession
-
 from dialer.runtime import Dialer
 from dialer.sip.call import (
     CallAnswered,
@@ -31,6 +29,7 @@ from dialer.sip.call import (
     Outcome,
 )
 from media.sdp import SdpError
+from media.session import RtpSession
 
 log = logging.getLogger("dialer.call")
 
@@ -131,7 +130,12 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
     assert call is not None
     if ended is None:
         ended = CallEnded(
-            Outcome.FAILED, None, "no final outcome from the SIP layer", 0.0, None, None,
+            Outcome.FAILED,
+            None,
+            "no final outcome from the SIP layer",
+            0.0,
+            None,
+            None,
             transport.now,
         )
     answered_at = None
@@ -184,8 +188,7 @@ async def _follow(
                     done = session.play(request.prompt)
                     done.add_done_callback(lambda _f: events.put_nowait(_PromptFinished()))
                 session.dead_air.add_done_callback(
-                    lambda f: events.put_nowait(_DeadAir(f.result()))
-                    if not f.cancelled() else None
+                    lambda f: events.put_nowait(_DeadAir(f.result())) if not f.cancelled() else None
                 )
                 if request.max_duration_s:
                     deadline = loop.call_later(

@@ -90,7 +90,7 @@ def _transports(value: Any) -> str | None:
 
 
 def _caller_id(value: Any) -> str | None:
-    if not value or any(c in value for c in " <>\"@;:\r\n"):
+    if not value or any(c in value for c in ' <>"@;:\r\n'):
         return f"must be a SIP user part such as a number or name (got {value!r})"
     return None
 
@@ -160,9 +160,7 @@ class LogSettings:
 class Config:
     sip: SipSettings = field(default_factory=SipSettings)
     rtp: RtpSettings = field(default_factory=RtpSettings)
-    trunks: dict[str, TrunkSettings] = field(
-        default_factory=lambda: {"default": TrunkSettings()}
-    )
+    trunks: dict[str, TrunkSettings] = field(default_factory=lambda: {"default": TrunkSettings()})
     limits: LimitSettings = field(default_factory=LimitSettings)
     log: LogSettings = field(default_factory=LogSettings)
 

@@ -43,10 +43,26 @@ async def run_demo(keep: Path | None) -> int:
         prompt = load_ulaw(prompt_wav)
         sipp_port = free_port(socket.SOCK_DGRAM)
         sipp = subprocess.Popen(
-            ["sipp", "-sn", "uas", "-rtp_echo", "-i", LOOPBACK, "-p", str(sipp_port),
-             "-mp", str(free_port(socket.SOCK_DGRAM)), "-m", "1", "-timeout", "60s",
-             "-nostdin"],
-            cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "sipp",
+                "-sn",
+                "uas",
+                "-rtp_echo",
+                "-i",
+                LOOPBACK,
+                "-p",
+                str(sipp_port),
+                "-mp",
+                str(free_port(socket.SOCK_DGRAM)),
+                "-m",
+                "1",
+                "-timeout",
+                "60s",
+                "-nostdin",
+            ],
+            cwd=folder,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             await wait_until_bound(sipp_port, sipp)
@@ -56,8 +72,11 @@ async def run_demo(keep: Path | None) -> int:
             try:
                 report = await place_call(
                     dialer,
-                    CallRequest(target=f"sip:demo@{LOOPBACK}:{sipp_port}", prompt=prompt,
-                                record_to=recording),
+                    CallRequest(
+                        target=f"sip:demo@{LOOPBACK}:{sipp_port}",
+                        prompt=prompt,
+                        record_to=recording,
+                    ),
                 )
             finally:
                 await dialer.close()

@@ -210,8 +210,12 @@ class Dialer:
             )
         elif isinstance(event, TrunkAlive):
             if status.alive is not True:
-                log.info("trunk %s: up (OPTIONS %d, %.1f ms)", trunk.name, event.sip_code,
-                         event.rtt_s * 1000)
+                log.info(
+                    "trunk %s: up (OPTIONS %d, %.1f ms)",
+                    trunk.name,
+                    event.sip_code,
+                    event.rtt_s * 1000,
+                )
             status.alive = True
             status.rtt_ms = event.rtt_s * 1000
         elif isinstance(event, TrunkDown):

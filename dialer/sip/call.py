@@ -27,8 +27,14 @@ from dialer.sip.actions import Action, Destination, Notify, Respond, SendStatele
 from dialer.sip.auth import AuthError, DigestChallenge, DigestClient
 from dialer.sip.dialog import Dialog, DialogError
 from dialer.sip.errors import SipParseError
-from dialer.sip.headers import Headers
-from dialer.sip.message import Request, Response, build_response, new_call_id, new_tag
+from dialer.sip.message import (
+    Request,
+    Response,
+    build_response,
+    new_call_id,
+    new_request,
+    new_tag,
+)
 from dialer.sip.transaction import build_cancel
 from dialer.sip.uri import NameAddr, SipUri
 
@@ -475,16 +481,18 @@ class OutboundCall:
     def _build_invite(self, target: str, *, seq: int) -> Request:
         p = self.params
         display = f'"{_quote(p.caller_name)}" ' if p.caller_name else ""
-        headers = Headers()
-        headers.add("Max-Forwards", "70")
-        headers.add("From", f"{display}<{p.from_uri}>;tag={self._local_tag}")
-        headers.add("To", f"<{p.target}>")
-        headers.add("Call-ID", self.call_id)
-        headers.add("CSeq", f"{seq} INVITE")
-        headers.add("Contact", f"<{p.contact}>")
-        headers.add("Allow", ALLOW)
-        headers.add("Content-Type", "application/sdp")
-        request = Request("INVITE", target, headers, p.sdp_offer)
+        request = new_request(
+            "INVITE",
+            target,
+            from_=f"{display}<{p.from_uri}>;tag={self._local_tag}",
+            to=f"<{p.target}>",
+            call_id=self.call_id,
+            seq=seq,
+        )
+        request.headers.add("Contact", f"<{p.contact}>")
+        request.headers.add("Allow", ALLOW)
+        request.headers.add("Content-Type", "application/sdp")
+        request.body = p.sdp_offer
         return self._with_common_headers(request)
 
     def _with_common_headers(self, request: Request) -> Request:

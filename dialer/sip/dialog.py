@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dialer.sip.errors import SipParseError
-from dialer.sip.headers import Headers
-from dialer.sip.message import Request, Response
+from dialer.sip.message import Request, Response, new_request
 from dialer.sip.uri import NameAddr, SipUri
 
 
@@ -75,16 +74,19 @@ class Dialog:
         if seq is None:
             self.local_seq += 1
             seq = self.local_seq
-        headers = Headers()
         uri, routes = self._request_uri_and_routes()
+        request = new_request(
+            method,
+            uri,
+            from_=self.local_party,
+            to=self.remote_party,
+            call_id=self.call_id,
+            seq=seq,
+        )
         for route in routes:
-            headers.add("Route", route)
-        headers.add("From", self.local_party)
-        headers.add("To", self.remote_party)
-        headers.add("Call-ID", self.call_id)
-        headers.add("CSeq", f"{seq} {method}")
-        headers.add("Max-Forwards", "70")
-        return Request(method, uri, headers, body)
+            request.headers.add("Route", route)
+        request.body = body
+        return request
 
     def ack_for_2xx(self, invite: Request) -> Request:
         """ACK for a 2xx: same CSeq number as the INVITE, method ACK; credentials copied."""

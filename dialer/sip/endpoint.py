@@ -381,9 +381,7 @@ class SipEndpoint:
             self._servers.pop(tx.key, None)
             self._unschedule(entry)
             if isinstance(tx, InviteServerTransaction):
-                self._awaiting_ack = {
-                    k: e for k, e in self._awaiting_ack.items() if e is not entry
-                }
+                self._awaiting_ack = {k: e for k, e in self._awaiting_ack.items() if e is not entry}
         else:
             self._schedule(entry, tx.next_deadline())
 

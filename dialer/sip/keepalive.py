@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 from dialer.sip.actions import Action, Destination, Notify, StartTransaction
 from dialer.sip.errors import SipParseError
-from dialer.sip.headers import Headers
-from dialer.sip.message import Request, Response, new_call_id, new_tag
+from dialer.sip.message import Request, Response, new_call_id, new_request, new_tag
 
 
 @dataclass(frozen=True)
@@ -88,15 +87,16 @@ class OptionsKeepalive:
     def _probe(self, now: float) -> list[Action]:
         p = self.params
         self._seq += 1
-        headers = Headers()
-        headers.add("Max-Forwards", "70")
-        headers.add("From", f"<{p.from_uri}>;tag={self._tag}")
-        headers.add("To", f"<{p.target}>")
-        headers.add("Call-ID", self._call_id)
-        headers.add("CSeq", f"{self._seq} OPTIONS")
-        headers.add("Accept", "application/sdp")
-        headers.add("User-Agent", p.user_agent)
-        request = Request("OPTIONS", p.target, headers)
+        request = new_request(
+            "OPTIONS",
+            p.target,
+            from_=f"<{p.from_uri}>;tag={self._tag}",
+            to=f"<{p.target}>",
+            call_id=self._call_id,
+            seq=self._seq,
+        )
+        request.headers.add("Accept", "application/sdp")
+        request.headers.add("User-Agent", p.user_agent)
         self._pending = request
         self._sent_at = now
         self._next_probe = None

@@ -24,34 +24,83 @@ _REQUEST_URI_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*:[^\x00-\x20\x7f<>\"]+")
 _CALL_ID_RE = re.compile(r"[^\x00-\x20\x7f]+")
 
 REASON_PHRASES: dict[int, str] = {
-    100: "Trying", 180: "Ringing", 181: "Call Is Being Forwarded", 182: "Queued",
-    183: "Session Progress", 199: "Early Dialog Terminated",
-    200: "OK", 202: "Accepted", 204: "No Notification",
-    300: "Multiple Choices", 301: "Moved Permanently", 302: "Moved Temporarily",
-    305: "Use Proxy", 380: "Alternative Service",
-    400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden",
-    404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable",
-    407: "Proxy Authentication Required", 408: "Request Timeout", 410: "Gone",
-    412: "Conditional Request Failed", 413: "Request Entity Too Large",
-    414: "Request-URI Too Long", 415: "Unsupported Media Type",
-    416: "Unsupported URI Scheme", 417: "Unknown Resource-Priority", 420: "Bad Extension",
-    421: "Extension Required", 422: "Session Interval Too Small", 423: "Interval Too Brief",
-    428: "Use Identity Header", 429: "Provide Referrer Identity", 433: "Anonymity Disallowed",
-    436: "Bad Identity-Info", 437: "Unsupported Certificate", 438: "Invalid Identity Header",
-    439: "First Hop Lacks Outbound Support", 470: "Consent Needed",
-    480: "Temporarily Unavailable", 481: "Call/Transaction Does Not Exist",
-    482: "Loop Detected", 483: "Too Many Hops", 484: "Address Incomplete", 485: "Ambiguous",
-    486: "Busy Here", 487: "Request Terminated", 488: "Not Acceptable Here",
-    489: "Bad Event", 491: "Request Pending", 493: "Undecipherable",
+    100: "Trying",
+    180: "Ringing",
+    181: "Call Is Being Forwarded",
+    182: "Queued",
+    183: "Session Progress",
+    199: "Early Dialog Terminated",
+    200: "OK",
+    202: "Accepted",
+    204: "No Notification",
+    300: "Multiple Choices",
+    301: "Moved Permanently",
+    302: "Moved Temporarily",
+    305: "Use Proxy",
+    380: "Alternative Service",
+    400: "Bad Request",
+    401: "Unauthorized",
+    402: "Payment Required",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    407: "Proxy Authentication Required",
+    408: "Request Timeout",
+    410: "Gone",
+    412: "Conditional Request Failed",
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Long",
+    415: "Unsupported Media Type",
+    416: "Unsupported URI Scheme",
+    417: "Unknown Resource-Priority",
+    420: "Bad Extension",
+    421: "Extension Required",
+    422: "Session Interval Too Small",
+    423: "Interval Too Brief",
+    428: "Use Identity Header",
+    429: "Provide Referrer Identity",
+    433: "Anonymity Disallowed",
+    436: "Bad Identity-Info",
+    437: "Unsupported Certificate",
+    438: "Invalid Identity Header",
+    439: "First Hop Lacks Outbound Support",
+    470: "Consent Needed",
+    480: "Temporarily Unavailable",
+    481: "Call/Transaction Does Not Exist",
+    482: "Loop Detected",
+    483: "Too Many Hops",
+    484: "Address Incomplete",
+    485: "Ambiguous",
+    486: "Busy Here",
+    487: "Request Terminated",
+    488: "Not Acceptable Here",
+    489: "Bad Event",
+    491: "Request Pending",
+    493: "Undecipherable",
     494: "Security Agreement Required",
-    500: "Server Internal Error", 501: "Not Implemented", 502: "Bad Gateway",
-    503: "Service Unavailable", 504: "Server Time-out", 505: "Version Not Supported",
-    513: "Message Too Large", 580: "Precondition Failure",
-    600: "Busy Everywhere", 603: "Decline", 604: "Does Not Exist Anywhere",
-    606: "Not Acceptable", 607: "Unwanted",
+    500: "Server Internal Error",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Server Time-out",
+    505: "Version Not Supported",
+    513: "Message Too Large",
+    580: "Precondition Failure",
+    600: "Busy Everywhere",
+    603: "Decline",
+    604: "Does Not Exist Anywhere",
+    606: "Not Acceptable",
+    607: "Unwanted",
 }
-_CLASS_PHRASES = {1: "Provisional", 2: "Success", 3: "Redirection", 4: "Client Error",
-                  5: "Server Error", 6: "Global Failure"}
+_CLASS_PHRASES = {
+    1: "Provisional",
+    2: "Success",
+    3: "Redirection",
+    4: "Client Error",
+    5: "Server Error",
+    6: "Global Failure",
+}
 
 
 def reason_phrase(status: int) -> str:
@@ -288,7 +337,7 @@ def parse_message(data: bytes) -> Message:
     """
     start = _skip_crlf(data)
     line_end = data.find(b"\n", start)
-    first = data[start:line_end if line_end >= 0 else len(data)]
+    first = data[start : line_end if line_end >= 0 else len(data)]
     drop_status = None if _is_status_line(first) else 400
     head_end, body_start = _find_head_end(data, start)
     if head_end < 0:
@@ -304,9 +353,10 @@ def parse_message(data: bytes) -> Message:
         body = data[body_start:]
     elif length > available:
         raise SipParseError(
-            f"Content-Length {length} exceeds the {available} octets received", drop_status)
+            f"Content-Length {length} exceeds the {available} octets received", drop_status
+        )
     else:
-        body = data[body_start:body_start + length]
+        body = data[body_start : body_start + length]
     headers = Headers.from_parsed(fields)
     if drop_status is None:
         status, reason = _status_line(lines[0])
@@ -321,11 +371,14 @@ def salvage_request(data: bytes) -> Request | None:
     datagram does not even start like a request."""
     start = _skip_crlf(data)
     head_end, _ = _find_head_end(data, start)
-    head = data[start:head_end if head_end >= 0 else len(data)]
+    head = data[start : head_end if head_end >= 0 else len(data)]
     lines = head.decode("utf-8", "surrogateescape").replace("\r\n", "\n").split("\n")
     parts = lines[0].split()
-    if len(parts) < 2 or not is_token(parts[0]) or _is_status_line(lines[0].encode(
-            "utf-8", "surrogateescape")):
+    if (
+        len(parts) < 2
+        or not is_token(parts[0])
+        or _is_status_line(lines[0].encode("utf-8", "surrogateescape"))
+    ):
         return None
     fields: list[tuple[str, str, str]] = []
     for line in lines[1:]:
@@ -402,8 +455,9 @@ class StreamParser:
         if head_end > self._max_head:
             raise SipParseError("header section too large", None)
         lines = buffer[:head_end].decode("latin-1").replace("\r\n", "\n").split("\n")
-        values = [value.strip(" \t") for key, value in _loose_fields(lines[1:])
-                  if key == "content-length"]
+        values = [
+            value.strip(" \t") for key, value in _loose_fields(lines[1:]) if key == "content-length"
+        ]
         length = _content_length(values, None)
         if length is None:
             raise SipParseError("Content-Length is mandatory on a stream", None)
@@ -429,8 +483,23 @@ def _loose_fields(lines: list[str]) -> list[tuple[str, str]]:
     return fields
 
 
-def build_response(request: Request, status: int, reason: str | None = None, *,
-                   to_tag: str | None = None) -> Response:
+def new_request(
+    method: str, uri: str, *, from_: str, to: str, call_id: str, seq: int, max_forwards: int = 70
+) -> Request:
+    """A request with the headers every UAC request carries (RFC 3261 8.1.1), no Via:
+    the endpoint adds that when it picks the transport."""
+    headers = Headers()
+    headers.add("Max-Forwards", str(max_forwards))
+    headers.add("From", from_)
+    headers.add("To", to)
+    headers.add("Call-ID", call_id)
+    headers.add("CSeq", f"{seq} {method}")
+    return Request(method, uri, headers)
+
+
+def build_response(
+    request: Request, status: int, reason: str | None = None, *, to_tag: str | None = None
+) -> Response:
     """A response to `request` (RFC 3261 8.2.6).
 
     Copies every Via field in order, From, To, Call-ID and CSeq verbatim (the first of each when

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field, replace
 from dialer.sip.actions import Action, Destination, Notify, StartTransaction
 from dialer.sip.auth import AuthError, DigestChallenge, DigestClient
 from dialer.sip.errors import SipParseError
-from dialer.sip.headers import Headers
-from dialer.sip.message import Request, Response, new_call_id, new_tag
+from dialer.sip.message import Request, Response, new_call_id, new_request, new_tag
 from dialer.sip.uri import NameAddr
 
 
@@ -135,18 +134,19 @@ class RegistrationClient:
             if cached:
                 authorization = (self._auth_header, cached)
         self._seq += 1
-        headers = Headers()
-        headers.add("Max-Forwards", "70")
-        headers.add("From", f"<{p.aor}>;tag={self._tag}")
-        headers.add("To", f"<{p.aor}>")
-        headers.add("Call-ID", self.call_id)
-        headers.add("CSeq", f"{self._seq} REGISTER")
-        headers.add("Contact", f"<{p.contact}>")
-        headers.add("Expires", str(p.expires_s))
-        headers.add("User-Agent", p.user_agent)
+        request = new_request(
+            "REGISTER",
+            p.registrar,
+            from_=f"<{p.aor}>;tag={self._tag}",
+            to=f"<{p.aor}>",
+            call_id=self.call_id,
+            seq=self._seq,
+        )
+        request.headers.add("Contact", f"<{p.contact}>")
+        request.headers.add("Expires", str(p.expires_s))
+        request.headers.add("User-Agent", p.user_agent)
         if authorization:
-            headers.add(*authorization)
-        request = Request("REGISTER", p.registrar, headers)
+            request.headers.add(*authorization)
         self.state = RegistrationState.REGISTERING
         self._pending = request
         self._next_attempt = None

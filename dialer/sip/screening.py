@@ -34,14 +34,31 @@ from dialer.sip.message import (
 )
 from dialer.sip.uri import SipUri
 
-SUPPORTED_METHODS = frozenset({
-    "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "NOTIFY", "REGISTER", "UPDATE", "PRACK",
-})
+SUPPORTED_METHODS = frozenset(
+    {
+        "INVITE",
+        "ACK",
+        "BYE",
+        "CANCEL",
+        "OPTIONS",
+        "INFO",
+        "NOTIFY",
+        "REGISTER",
+        "UPDATE",
+        "PRACK",
+    }
+)
 # Methods registered with IANA: not supporting one of these is 405, not 501.
 _KNOWN_METHODS = SUPPORTED_METHODS | {"MESSAGE", "PUBLISH", "REFER", "SUBSCRIBE"}
 _CORE_HEADERS = ("To", "From", "Call-ID", "CSeq", "Via")
 _SINGLE_VALUE_HEADERS = (
-    "To", "From", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Content-Type",
+    "To",
+    "From",
+    "Call-ID",
+    "CSeq",
+    "Max-Forwards",
+    "Content-Length",
+    "Content-Type",
 )
 
 
@@ -93,15 +110,21 @@ def screen(
     if isinstance(message, Response):
         return _screen_response(message)
     try:
-        _check_request(message, supported_extensions, accepted_content_types,
-                       supported_schemes, supported_methods)
+        _check_request(
+            message,
+            supported_extensions,
+            accepted_content_types,
+            supported_schemes,
+            supported_methods,
+        )
     except _Refusal as refusal:
         return _reject(message, refusal.status, refusal.reason, refusal.extra)
     return Accept(message)
 
 
-def refuse_method(request: Request,
-                  supported_methods: frozenset[str] = SUPPORTED_METHODS) -> Response:
+def refuse_method(
+    request: Request, supported_methods: frozenset[str] = SUPPORTED_METHODS
+) -> Response:
     """The answer to a request whose method is not in `supported_methods` (RFC 3261 8.2.1):
     405 with Allow for a method SIP defines, 501 for one nobody registered."""
     status = 405 if request.method in _KNOWN_METHODS else 501
@@ -119,8 +142,9 @@ def _unparsable(data: bytes, exc: SipParseError) -> Verdict:
     return _reject(salvaged, exc.status, exc.reason)
 
 
-def _reject(request: Request, status: int, reason: str,
-            extra: tuple[tuple[str, str], ...] = ()) -> Verdict:
+def _reject(
+    request: Request, status: int, reason: str, extra: tuple[tuple[str, str], ...] = ()
+) -> Verdict:
     if request.method == "ACK":
         return Drop(f"bad ACK (never answered): {reason}")
     if "Via" not in request.headers or "CSeq" not in request.headers:
@@ -157,8 +181,9 @@ def _check_request(
     _check_request_uri(request.uri, supported_schemes)
     unsupported = [tag for tag in headers.get_all("Require") if tag not in supported_extensions]
     if unsupported:
-        raise _Refusal(420, f"unsupported extensions {unsupported}",
-                       (("Unsupported", ", ".join(unsupported)),))
+        raise _Refusal(
+            420, f"unsupported extensions {unsupported}", (("Unsupported", ", ".join(unsupported)),)
+        )
     if request.body:
         _check_body(request, accepted_content_types)
 
@@ -186,12 +211,16 @@ def _check_body(request: Request, accepted_content_types: frozenset[str]) -> Non
     if content_type is None:
         raise _Refusal(400, "body without Content-Type")  # RFC 3261 20.15
     if content_type not in accepted_content_types:
-        raise _Refusal(415, f"Content-Type {content_type!r} not accepted",
-                       (("Accept", ", ".join(sorted(accepted_content_types))),))
+        raise _Refusal(
+            415,
+            f"Content-Type {content_type!r} not accepted",
+            (("Accept", ", ".join(sorted(accepted_content_types))),),
+        )
     encodings = [coding.lower() for coding in request.headers.get_all("Content-Encoding")]
     if any(coding != "identity" for coding in encodings):
-        raise _Refusal(415, f"Content-Encoding {encodings} not supported",
-                       (("Accept-Encoding", "identity"),))
+        raise _Refusal(
+            415, f"Content-Encoding {encodings} not supported", (("Accept-Encoding", "identity"),)
+        )
 
 
 def _screen_response(response: Response) -> Verdict:

@@ -74,8 +74,9 @@ def parse_header_params(text: str, where: str) -> dict[str, str | None]:
 
 
 def format_params(params: dict[str, str | None]) -> str:
-    return "".join(f";{name}" if value is None else f";{name}={value}"
-                   for name, value in params.items())
+    return "".join(
+        f";{name}" if value is None else f";{name}={value}" for name, value in params.items()
+    )
 
 
 @dataclass
@@ -110,7 +111,7 @@ class SipUri:
             password = secret if has_password else None
             if not user:
                 raise SipParseError(f"empty user in SIP URI: {text!r}")
-            rest = rest[at + 1:]
+            rest = rest[at + 1 :]
         rest, has_headers, headers_text = rest.partition("?")
         hostport, _, params_text = rest.partition(";")
         host, port = _split_hostport(hostport, text)
@@ -152,7 +153,7 @@ def _split_hostport(hostport: str, text: str) -> tuple[str, int | None]:
         host = hostport[1:close] if close > 0 else ""
         if not _IPV6_RE.fullmatch(host):
             raise SipParseError(f"bad IPv6 reference in {text!r}")
-        after = hostport[close + 1:]
+        after = hostport[close + 1 :]
         if not after:
             return host, None
         if not after.startswith(":"):
@@ -201,7 +202,7 @@ class NameAddr:
             if quoted is None:
                 raise SipParseError(f"unterminated quoted string in {value!r}")
             display = _QUOTED_PAIR_RE.sub(r"\1", quoted.group()[1:-1])
-            rest = value[quoted.end():].lstrip(" \t")
+            rest = value[quoted.end() :].lstrip(" \t")
             if not rest.startswith("<"):
                 raise SipParseError(f"display name without <URI> in {value!r}")
         else:
@@ -215,13 +216,14 @@ class NameAddr:
             else:
                 uri_text, _, _ = value.partition(";")
                 uri_text = uri_text.rstrip(" \t")
-                return cls(parse_uri(uri_text), None,
-                           parse_header_params(value[len(uri_text):], value))
+                return cls(
+                    parse_uri(uri_text), None, parse_header_params(value[len(uri_text) :], value)
+                )
         close = rest.find(">")
         if close < 0:
             raise SipParseError(f"unclosed <URI> in {value!r}")
         uri = parse_uri(rest[1:close].strip(" \t"))
-        return cls(uri, display, parse_header_params(rest[close + 1:], value))
+        return cls(uri, display, parse_header_params(rest[close + 1 :], value))
 
     @property
     def tag(self) -> str | None:
@@ -254,7 +256,7 @@ class Via:
             if _IPV6_RE.fullmatch(host) is None:
                 raise SipParseError(f"bad IPv6 reference in Via: {text!r}")
         port = _port(port_text, "Via") if port_text is not None else None
-        return cls(transport.upper(), host, port, parse_header_params(text[match.end():], text))
+        return cls(transport.upper(), host, port, parse_header_params(text[match.end() :], text))
 
     @property
     def branch(self) -> str | None:

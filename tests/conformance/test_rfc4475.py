@@ -35,6 +35,7 @@ def check(name: str) -> Callable[[Checker], Checker]:
     def register(function: Checker) -> Checker:
         CHECKS[name] = function
         return function
+
     return register
 
 
@@ -72,6 +73,7 @@ def sip_uri(value: SipUri | str) -> SipUri:
 
 # --- valid: must parse ------------------------------------------------------------------------
 
+
 @check("wsinv")
 def _wsinv(data: bytes) -> None:
     request = accepted_request(data)
@@ -89,11 +91,15 @@ def _wsinv(data: bytes) -> None:
     ]
     assert request.headers.get("Subject") == ""
     assert request.headers.get("NewFangledHeader") == (
-        "newfangled value continued newfangled value")
+        "newfangled value continued newfangled value"
+    )
     assert request.headers.get("UnknownHeaderWithUnusualValue") == ";;,,;;,;"
     route = NameAddr.parse(request.headers.get_all("Route")[0])
     assert sip_uri(route.uri).params == {
-        "lr": None, "unknownwith": "value", "unknown-no-value": None}
+        "lr": None,
+        "unknownwith": "value",
+        "unknown-no-value": None,
+    }
     contact = request.contacts[0]
     assert contact.display == 'Quoted string ""'
     assert contact.params == {"newparam": "newvalue", "secondparam": None, "q": "0.33"}
@@ -161,8 +167,11 @@ def _longreq(data: bytes) -> None:
     request = accepted_request(data)
     vias = request.vias
     assert len(vias) == 34
-    assert [v.host for v in vias[:3]] == ["sip33.example.com", "sip32.example.com",
-                                          "sip31.example.com"]
+    assert [v.host for v in vias[:3]] == [
+        "sip33.example.com",
+        "sip32.example.com",
+        "sip31.example.com",
+    ]
     assert vias[-1].params["received"] == "192.0.2.5"
     assert vias[-1].branch is not None and vias[-1].branch.endswith("longbranchvalue")
     to_uri = sip_uri(request.to.uri)
@@ -186,8 +195,13 @@ def _semiuri(data: bytes) -> None:
     uri = SipUri.parse(request.uri)
     assert (uri.user, uri.host, uri.params) == ("user;par=u%40example.net", "example.com", {})
     assert request.headers.get_all("Accept") == [
-        "application/sdp", "application/pkcs7-mime", "multipart/mixed", "multipart/signed",
-        "message/sip", "message/sipfrag"]
+        "application/sdp",
+        "application/pkcs7-mime",
+        "multipart/mixed",
+        "multipart/signed",
+        "message/sip",
+        "message/sipfrag",
+    ]
 
 
 @check("transports")
@@ -200,12 +214,14 @@ def _transports(data: bytes) -> None:
 @check("mpart01")
 def _mpart01(data: bytes) -> None:
     request = accepted_request(data)  # MESSAGE is not ours: the endpoint answers 405
-    assert request.body == data[data.index(b"\r\n\r\n") + 4:]
+    assert request.body == data[data.index(b"\r\n\r\n") + 4 :]
     assert len(request.body) == 553 and b"\x00" in request.body
     assert request.body.endswith(b"--7a9cbec02ceef655--\r\n")
     assert request.content_type == "multipart/mixed"
     assert request.top_via.params == {
-        "branch": "z9hG4bK-d87543-4dade06d0bdb11ee-1--d87543-", "rport": None}
+        "branch": "z9hG4bK-d87543-4dade06d0bdb11ee-1--d87543-",
+        "rport": None,
+    }
 
 
 @check("unreason")
@@ -226,6 +242,7 @@ def _noreason(data: bytes) -> None:
 
 
 # --- invalid ----------------------------------------------------------------------------------
+
 
 @check("badinv01")
 def _badinv01(data: bytes) -> None:
@@ -353,6 +370,7 @@ def _bigcode(data: bytes) -> None:
 
 # --- semantic and compatibility ---------------------------------------------------------------
 
+
 @check("badbranch")
 def _badbranch(data: bytes) -> None:
     assert accepted_request(data).top_via.branch == "z9hG4bK"
@@ -390,9 +408,12 @@ def _bext01(data: bytes) -> None:
     response = rejected(data, 420)
     # A UAS lists Require only: Proxy-Require is for proxies (RFC 3261 8.2.2.3).
     assert response.headers.get_all("Unsupported") == [
-        "nothingSupportsThis", "nothingSupportsThisEither"]
-    accepted_request(data, supported_extensions=frozenset(
-        {"nothingSupportsThis", "nothingSupportsThisEither"}))
+        "nothingSupportsThis",
+        "nothingSupportsThisEither",
+    ]
+    accepted_request(
+        data, supported_extensions=frozenset({"nothingSupportsThis", "nothingSupportsThisEither"})
+    )
 
 
 @check("invut")
@@ -470,10 +491,11 @@ def _inv2543(data: bytes) -> None:
     assert request.top_via == Via("UDP", "iftgw.example.com")
     assert request.top_via.branch is None
     assert request.max_forwards is None and request.from_.tag is None
-    assert request.body == data[data.index(b"\r\n\r\n") + 4:]  # no Content-Length: the rest
+    assert request.body == data[data.index(b"\r\n\r\n") + 4 :]  # no Content-Length: the rest
 
 
 # --- the table --------------------------------------------------------------------------------
+
 
 def test_index_lists_all_49_messages() -> None:
     assert len(ROWS) == 49
@@ -508,9 +530,9 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
         elif operation == 1:
             buffer[at:at] = bytes(rng.choice(INTERESTING) for _ in range(rng.randint(1, 4)))
         elif operation == 2:
-            del buffer[at:at + rng.randint(1, 16)]
+            del buffer[at : at + rng.randint(1, 16)]
         elif operation == 3:
-            piece = buffer[at:at + rng.randint(1, 40)]
+            piece = buffer[at : at + rng.randint(1, 40)]
             buffer[at:at] = piece
         elif operation == 4:
             del buffer[at:]
@@ -536,8 +558,17 @@ def exercise(data: bytes) -> None:
         return
     reparsed = parse_message(message.to_bytes())
     assert type(reparsed) is type(message) and reparsed.body == message.body
-    for prop in ("call_id", "cseq", "from_", "to", "vias", "top_via", "contacts",
-                 "content_type", "max_forwards"):
+    for prop in (
+        "call_id",
+        "cseq",
+        "from_",
+        "to",
+        "vias",
+        "top_via",
+        "contacts",
+        "content_type",
+        "max_forwards",
+    ):
         with contextlib.suppress(SipParseError):
             getattr(message, prop, None)
     for value in message.headers.get_all("Route") + message.headers.get_all("Contact"):
@@ -559,7 +590,7 @@ def test_fuzzed_torture_messages_raise_only_sip_parse_errors() -> None:
         try:
             while position < len(data):
                 step = rng.randint(1, 200)
-                parser.feed(data[position:position + step])
+                parser.feed(data[position : position + step])
                 position += step
         except SipParseError:
             pass

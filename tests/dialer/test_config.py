@@ -39,7 +39,7 @@ def test_no_file_means_embedded_defaults() -> None:
         ("[sip]\nbind_port = 70000", "sip.bind_port", "between 1 and 65535"),
         ("[sip]\nbind_port = true", "sip.bind_port", "must be int"),
         ('[sip]\nbind_port = "5060"', "sip.bind_port", "must be int"),
-        ("[sip]\nbind_host = \"example.com\"", "sip.bind_host", "IP address"),
+        ('[sip]\nbind_host = "example.com"', "sip.bind_host", "IP address"),
         ("[sip]\nbnd_port = 5060", "sip.bnd_port", "unknown key"),
         ("[sipp]\nx = 1", "sipp", "unknown key"),
         ('[sip]\ntransports = ["udp", "sctp"]', "sip.transports", "only udp, tcp"),

@@ -12,8 +12,16 @@ import numpy.typing as npt
 from media.g711 import ulaw_encode
 
 Pcm16 = npt.NDArray[np.int16]
-__all__ = ["Pcm16", "dominant_frequency", "read_wav_pcm16", "rms_dbfs", "tone_pcm16", "ulaw_encode",
-           "write_ulaw", "write_wav"]
+__all__ = [
+    "Pcm16",
+    "dominant_frequency",
+    "read_wav_pcm16",
+    "rms_dbfs",
+    "tone_pcm16",
+    "ulaw_encode",
+    "write_ulaw",
+    "write_wav",
+]
 
 
 def tone_pcm16(freq_hz: float, seconds: float, *, rate: int = 8000, dbfs: float = -6.0) -> Pcm16:

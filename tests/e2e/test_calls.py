@@ -49,14 +49,22 @@ def speechlike(seconds: float, seed: int) -> bytes:
 async def make_dialer() -> AsyncIterator[MakeDialer]:
     started: list[Dialer] = []
 
-    async def make(proxy: tuple[str, int], *, transport: str = "udp", dead_air_s: float = 10.0,
-                   ring_timeout_s: float = 30.0, **trunk: object) -> Dialer:
+    async def make(
+        proxy: tuple[str, int],
+        *,
+        transport: str = "udp",
+        dead_air_s: float = 10.0,
+        ring_timeout_s: float = 30.0,
+        **trunk: object,
+    ) -> Dialer:
         config = Config(
             sip=SipSettings(bind_host=LOOPBACK, bind_port=free_sip_port()),
             rtp=RtpSettings(bind_host=LOOPBACK, dead_air_s=dead_air_s),
             trunks={
                 "default": TrunkSettings(
-                    proxy=f"sip:{proxy[0]}:{proxy[1]}", transport=transport, keepalive_s=0,
+                    proxy=f"sip:{proxy[0]}:{proxy[1]}",
+                    transport=transport,
+                    keepalive_s=0,
                     **trunk,  # type: ignore[arg-type]
                 )
             },
@@ -174,7 +182,9 @@ async def test_hold_and_unhold_keep_the_call(make_dialer: MakeDialer) -> None:
     with Sipp.start_uas("reinvite_hold", rtp_echo=True, calls=1) as sipp:
         dialer = await make_dialer(sipp.address)
         report = await call(dialer, sipp.uri(), prompt=speechlike(4.0, seed=5))
-        assert await sipp.wait_async(10) == 0, sipp.report()  # the scenario checks our recvonly answer
+        assert await sipp.wait_async(10) == 0, (
+            sipp.report()
+        )  # the scenario checks our recvonly answer
         ours = [m for m in sipp.messages() if m.direction == "received" and m.status == 200]
         assert len(ours) == 2  # our answers to the hold and the unhold re-INVITEs
     assert (report.outcome, report.reason) == ("completed", "prompt finished")
@@ -248,7 +258,10 @@ async def test_register_then_call_through_kamailio(make_dialer: MakeDialer) -> N
     with Sipp.start_uas("echo_answer", rtp_echo=True, calls=1) as carrier:
         with Kamailio.start(users={"dialer": "secret"}, next_hop=carrier.address) as proxy:
             dialer = await make_dialer(
-                proxy.address, username="dialer", password="secret", register=True,
+                proxy.address,
+                username="dialer",
+                password="secret",
+                register=True,
                 register_expires_s=60,
             )
             assert await dialer.wait_registered("default", timeout=10), proxy.log_tail()
@@ -289,25 +302,46 @@ async def test_cli_prints_json_and_refuses_bad_config(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     with Sipp.start_uas("busy_486_no_trying", calls=1) as sipp:
         config.write_text(
-            f'[sip]\nbind_port = {free_sip_port()}\n[trunks.default]\n'
+            f"[sip]\nbind_port = {free_sip_port()}\n[trunks.default]\n"
             f'proxy = "sip:{LOOPBACK}:{sipp.port}"\nkeepalive_s = 0\n'
         )
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "dialer.cli", "call", sipp.uri(), "--config", str(config), "--json",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "dialer.cli",
+            "call",
+            sipp.uri(),
+            "--config",
+            str(config),
+            "--json",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, err.decode()
     result = json.loads(out)
     assert (result["outcome"], result["sip_code"]) == ("busy", 486)
-    assert set(result) >= {"outcome", "sip_code", "reason", "setup_ms", "answered_at",
-                           "duration_s", "rtp"}
+    assert set(result) >= {
+        "outcome",
+        "sip_code",
+        "reason",
+        "setup_ms",
+        "answered_at",
+        "duration_s",
+        "rtp",
+    }
     config.write_text('[trunks.default]\ntransport = "tls"\n')
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "dialer.cli", "call", "sip:x@127.0.0.1", "--config", str(config),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "dialer.cli",
+        "call",
+        "sip:x@127.0.0.1",
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2 and out == b""
     assert "trunks.default.transport: must be one of udp, tcp (got 'tls')" in err.decode()
-

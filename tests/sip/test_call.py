@@ -58,9 +58,16 @@ def events(actions: list[object]) -> list[object]:
     return [a.event for a in actions if isinstance(a, Notify)]
 
 
-def reply(request: Request, status: int, *, tag: str | None = "callee", body: bytes = b"",
-          contact: str | None = "<sip:callee@192.0.2.9:5080>",
-          record_route: list[str] | None = None, extra: dict[str, str] | None = None) -> Response:
+def reply(
+    request: Request,
+    status: int,
+    *,
+    tag: str | None = "callee",
+    body: bytes = b"",
+    contact: str | None = "<sip:callee@192.0.2.9:5080>",
+    record_route: list[str] | None = None,
+    extra: dict[str, str] | None = None,
+) -> Response:
     response = build_response(request, status, to_tag=tag)
     if contact and 100 < status < 300:
         response.headers.add("Contact", contact)
@@ -80,8 +87,7 @@ def answered_call() -> tuple[OutboundCall, Request, list[object]]:
     call.on_response(reply(invite, 100, tag=None), 0.05)
     call.on_response(reply(invite, 180), 1.0)
     actions = call.on_response(
-        reply(invite, 200, body=ANSWER,
-              record_route=["<sip:p2.test;lr>", "<sip:p1.test;lr>"]), 3.0
+        reply(invite, 200, body=ANSWER, record_route=["<sip:p2.test;lr>", "<sip:p1.test;lr>"]), 3.0
     )
     return call, invite, actions
 
@@ -146,8 +152,14 @@ def test_486_without_trying_is_busy() -> None:
 
 
 def test_final_responses_map_to_outcomes_and_keep_retry_after() -> None:
-    expectations = {480: Outcome.NO_ANSWER, 408: Outcome.NO_ANSWER, 603: Outcome.REJECTED,
-                    404: Outcome.FAILED, 503: Outcome.FAILED, 600: Outcome.BUSY}
+    expectations = {
+        480: Outcome.NO_ANSWER,
+        408: Outcome.NO_ANSWER,
+        603: Outcome.REJECTED,
+        404: Outcome.FAILED,
+        503: Outcome.FAILED,
+        600: Outcome.BUSY,
+    }
     for status, outcome in expectations.items():
         call = new_call()
         (invite,) = sent(call.start(0.0))
@@ -169,12 +181,16 @@ def test_407_is_answered_once_with_digest_and_a_second_refusal_fails() -> None:
     assert second.from_.tag == invite.from_.tag
     authorization = second.headers.get("Proxy-Authorization")
     assert authorization is not None
-    result = server.verify(authorization, "INVITE",
-                           lambda user: "wonderland" if user == "alice" else None, 0.2)
+    result = server.verify(
+        authorization, "INVITE", lambda user: "wonderland" if user == "alice" else None, 0.2
+    )
     assert result.ok
     assert DigestChallenge.parse(challenge).realm == "carrier.test"
-    (ended,) = events(call.on_response(reply(second, 407, extra={"Proxy-Authenticate":
-                                                                  server.challenge(0.3)}), 0.3))
+    (ended,) = events(
+        call.on_response(
+            reply(second, 407, extra={"Proxy-Authenticate": server.challenge(0.3)}), 0.3
+        )
+    )
     assert isinstance(ended, CallEnded)
     assert (ended.outcome, ended.sip_code) == (Outcome.FAILED, 407)
 
@@ -183,8 +199,9 @@ def test_401_without_credentials_fails_clearly() -> None:
     call = new_call()
     (invite,) = sent(call.start(0.0))
     challenge = 'Digest realm="x", nonce="abc"'
-    (ended,) = events(call.on_response(reply(invite, 401, extra={"WWW-Authenticate": challenge}),
-                                       0.1))
+    (ended,) = events(
+        call.on_response(reply(invite, 401, extra={"WWW-Authenticate": challenge}), 0.1)
+    )
     assert isinstance(ended, CallEnded) and ended.sip_code == 401
     assert "no credentials" in ended.reason
 
@@ -315,8 +332,9 @@ def test_max_duration_hangs_up() -> None:
     assert bye.method == "BYE"
 
 
-def far_end_request(call: OutboundCall, invite: Request, method: str, *, seq: int,
-                    body: bytes = b"") -> Request:
+def far_end_request(
+    call: OutboundCall, invite: Request, method: str, *, seq: int, body: bytes = b""
+) -> Request:
     headers = Headers()
     headers.add("Via", f"SIP/2.0/UDP 192.0.2.9:5080;branch={new_branch()}")
     headers.add("From", "<sip:+15551234@carrier.test>;tag=callee")

@@ -256,8 +256,13 @@ def test_register_answers_the_challenge_refreshes_and_retries_after_failure() ->
 def test_options_keepalive_measures_rtt_and_notices_a_silent_trunk() -> None:
     ep = endpoint()
     probe = OptionsKeepalive(
-        KeepaliveParams(trunk="default", target="sip:127.0.0.1", from_uri="sip:dialer@127.0.0.1",
-                        destination=TRUNK, interval_s=30.0)
+        KeepaliveParams(
+            trunk="default",
+            target="sip:127.0.0.1",
+            from_uri="sip:dialer@127.0.0.1",
+            destination=TRUNK,
+            interval_s=30.0,
+        )
     )
     ep.run(probe, probe.start(0.0), 0.0)
     (options,) = sent(ep)
@@ -297,7 +302,9 @@ def test_reinvite_answer_is_retransmitted_until_acked() -> None:
     ep.receive(answer(invite, 200), TRUNK_ADDR, "udp", 1.0)
     sent(ep)
     user_events(ep)
-    ep.receive(far_request(call, "INVITE", 2, "z9hG4bKhold", b"v=0 hold\r\n"), TRUNK_ADDR, "udp", 2.0)
+    ep.receive(
+        far_request(call, "INVITE", 2, "z9hG4bKhold", b"v=0 hold\r\n"), TRUNK_ADDR, "udp", 2.0
+    )
     (ok,) = sent(ep)
     assert isinstance(ok, Response) and ok.status == 200 and ok.body == b"v=0 answer\r\n"
     ep.handle_timer(2.5)

@@ -20,8 +20,10 @@ from dialer.sip.message import (
 from dialer.sip.screening import Accept, Drop, Reject, refuse_method, screen
 from dialer.sip.uri import CSeq, SipUri
 
-SDP = (b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-       b"m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+SDP = (
+    b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    b"m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+)
 
 
 def invite_bytes(body: bytes = SDP, *, extra: str = "") -> bytes:
@@ -58,10 +60,20 @@ def ok_bytes(body: bytes = SDP) -> bytes:
 
 class TestHeaders:
     def test_compact_forms_and_case_are_one_name(self) -> None:
-        headers = Headers([("v", "SIP/2.0/UDP a"), ("i", "x@y"), ("call-id", "dup"),
-                           ("WWW-AUTHENTICATE", "Digest realm=r")])
-        assert headers.items() == [("Via", "SIP/2.0/UDP a"), ("Call-ID", "x@y"),
-                                   ("Call-ID", "dup"), ("WWW-Authenticate", "Digest realm=r")]
+        headers = Headers(
+            [
+                ("v", "SIP/2.0/UDP a"),
+                ("i", "x@y"),
+                ("call-id", "dup"),
+                ("WWW-AUTHENTICATE", "Digest realm=r"),
+            ]
+        )
+        assert headers.items() == [
+            ("Via", "SIP/2.0/UDP a"),
+            ("Call-ID", "x@y"),
+            ("Call-ID", "dup"),
+            ("WWW-Authenticate", "Digest realm=r"),
+        ]
         assert headers.get("VIA") == headers.get("v") == "SIP/2.0/UDP a"
         assert headers.get_all("Call-Id") == ["x@y", "dup"]
         assert "i" in headers and "Contact" not in headers and 3 not in headers
@@ -78,7 +90,11 @@ class TestHeaders:
         headers.add("Supported", "")
         headers.add("Require", "100rel , timer,,")
         assert headers.get_all("Contact") == [
-            '"Doe, John" <sip:a@b;x=1>', "<sip:c,d@e>;q=0.5", "sip:f@g", "<sip:h@i>"]
+            '"Doe, John" <sip:a@b;x=1>',
+            "<sip:c,d@e>;q=0.5",
+            "sip:f@g",
+            "<sip:h@i>",
+        ]
         assert headers.get_all("Supported") == []
         assert headers.get_all("Require") == ["100rel", "timer"]
 
@@ -88,8 +104,13 @@ class TestHeaders:
 
     def test_auth_and_unknown_headers_never_split(self) -> None:
         challenge = 'Digest realm="a,b", nonce="n", qop="auth,auth-int", algorithm=MD5'
-        headers = Headers([("WWW-Authenticate", challenge),
-                           ("Date", "Sat, 13 Nov 2010 23:29:00 GMT"), ("X-List", "a, b")])
+        headers = Headers(
+            [
+                ("WWW-Authenticate", challenge),
+                ("Date", "Sat, 13 Nov 2010 23:29:00 GMT"),
+                ("X-List", "a, b"),
+            ]
+        )
         assert headers.get_all("WWW-Authenticate") == [challenge]
         assert headers.get_all("Date") == ["Sat, 13 Nov 2010 23:29:00 GMT"]
         assert headers.get_all("X-List") == ["a, b"]
@@ -106,8 +127,12 @@ class TestHeaders:
         headers = Headers([("Max-Forwards", "70"), ("Via", "v1")])
         headers.prepend("Via", "v0")
         headers.prepend("Route", "<sip:p>")
-        assert headers.items() == [("Route", "<sip:p>"), ("Max-Forwards", "70"),
-                                   ("Via", "v0"), ("Via", "v1")]
+        assert headers.items() == [
+            ("Route", "<sip:p>"),
+            ("Max-Forwards", "70"),
+            ("Via", "v0"),
+            ("Via", "v1"),
+        ]
 
     def test_remove_copy_len_eq(self) -> None:
         headers = Headers([("Via", "v1"), ("To", "t"), ("v", "v2")])
@@ -129,7 +154,10 @@ class TestParse:
         request = parse_message(invite_bytes())
         assert isinstance(request, Request)
         assert (request.method, request.uri, request.body) == (
-            "INVITE", "sip:bob@127.0.0.1:5080", SDP)
+            "INVITE",
+            "sip:bob@127.0.0.1:5080",
+            SDP,
+        )
         assert request.call_id == "c1@127.0.0.1"
         assert request.cseq == CSeq(1, "INVITE")
         assert request.from_.display == "Alice" and request.from_.tag == "a1"
@@ -147,28 +175,43 @@ class TestParse:
         assert response.top_via.params["received"] == "127.0.0.1"
 
     def test_round_trip(self) -> None:
-        request = Request("OPTIONS", "sip:bob@[2001:db8::1]:5080;transport=udp", Headers([
-            ("Via", "SIP/2.0/UDP [2001:db8::2]:5060;branch=z9hG4bKx"),
-            ("From", "<sip:alice@example.com>;tag=1"), ("To", "<sip:bob@example.com>"),
-            ("Call-ID", "abc"), ("CSeq", "7 OPTIONS"), ("Subject", "Grüße \u2013 ok"),
-        ]), b"\x00binary\xff")
+        request = Request(
+            "OPTIONS",
+            "sip:bob@[2001:db8::1]:5080;transport=udp",
+            Headers(
+                [
+                    ("Via", "SIP/2.0/UDP [2001:db8::2]:5060;branch=z9hG4bKx"),
+                    ("From", "<sip:alice@example.com>;tag=1"),
+                    ("To", "<sip:bob@example.com>"),
+                    ("Call-ID", "abc"),
+                    ("CSeq", "7 OPTIONS"),
+                    ("Subject", "Grüße \u2013 ok"),
+                ]
+            ),
+            b"\x00binary\xff",
+        )
         parsed = parse_message(request.to_bytes())
         assert isinstance(parsed, Request)
         request.headers.add("Content-Length", "8")
         assert parsed == request
 
     def test_to_bytes_sets_content_length(self) -> None:
-        response = Response(200, "OK", Headers([("CSeq", "1 BYE"), ("l", "999"), ("l", "5")]),
-                            b"hello")
+        response = Response(
+            200, "OK", Headers([("CSeq", "1 BYE"), ("l", "999"), ("l", "5")]), b"hello"
+        )
         assert response.to_bytes() == (
-            b"SIP/2.0 200 OK\r\nCSeq: 1 BYE\r\nContent-Length: 5\r\n\r\nhello")
+            b"SIP/2.0 200 OK\r\nCSeq: 1 BYE\r\nContent-Length: 5\r\n\r\nhello"
+        )
         assert Response(180, "Ringing").to_bytes() == (
-            b"SIP/2.0 180 Ringing\r\nContent-Length: 0\r\n\r\n")
+            b"SIP/2.0 180 Ringing\r\nContent-Length: 0\r\n\r\n"
+        )
 
     def test_folding_and_odd_spacing(self) -> None:
-        data = (b"OPTIONS sip:a@b SIP/2.0\r\nVia  : SIP/2.0/UDP\r\n host;branch=z9hG4bK1\r\n"
-                b"Subject:\r\n\tfirst line\r\n  second line\r\nTO :\r\n sip:a@b ; tag = 9\r\n"
-                b"Empty:\r\nl: 0\r\n\r\n")
+        data = (
+            b"OPTIONS sip:a@b SIP/2.0\r\nVia  : SIP/2.0/UDP\r\n host;branch=z9hG4bK1\r\n"
+            b"Subject:\r\n\tfirst line\r\n  second line\r\nTO :\r\n sip:a@b ; tag = 9\r\n"
+            b"Empty:\r\nl: 0\r\n\r\n"
+        )
         request = parse_message(data)
         assert request.headers.get("Via") == "SIP/2.0/UDP host;branch=z9hG4bK1"
         assert request.headers.get("Subject") == "first line second line"
@@ -177,8 +220,11 @@ class TestParse:
 
     def test_utf8_reason_and_8bit_octets_round_trip(self) -> None:
         reason = "Нет"
-        data = (f"SIP/2.0 486 {reason}\r\n".encode() + b"X-Raw: \xff\xfe caf\xc3\xa9\r\n"
-                + b"Content-Length: 0\r\n\r\n")
+        data = (
+            f"SIP/2.0 486 {reason}\r\n".encode()
+            + b"X-Raw: \xff\xfe caf\xc3\xa9\r\n"
+            + b"Content-Length: 0\r\n\r\n"
+        )
         response = parse_message(data)
         assert isinstance(response, Response)
         assert response.reason == reason
@@ -219,46 +265,59 @@ class TestParse:
             assert isinstance(response, Response)
             assert (response.status, response.reason) == (100, "")
 
-    @pytest.mark.parametrize(("data", "status"), [
-        (b"", 400),
-        (b"\r\n\r\n", 400),
-        (b"BYE sip:a@b SIP/2.0\r\nl: 0\r\n", 400),
-        (b"BYE sip:a@b SIP/3.0\r\nl: 0\r\n\r\n", 505),
-        (b"BYE sip:a@b HTTP/1.1\r\nl: 0\r\n\r\n", 400),
-        (b"BYE sip:a@b\r\nl: 0\r\n\r\n", 400),
-        (b"BYE sip:a@b; lr SIP/2.0\r\nl: 0\r\n\r\n", 400),
-        (b"B(E sip:a@b SIP/2.0\r\nl: 0\r\n\r\n", 400),
-        (b"BYE <sip:a@b> SIP/2.0\r\nl: 0\r\n\r\n", 400),
-        (b"BYE sip:a@b SIP/2.0\r\n folded first\r\n\r\n", 400),
-        (b"BYE sip:a@b SIP/2.0\r\nno colon here\r\n\r\n", 400),
-        (b"BYE sip:a@b SIP/2.0\r\nBad Name: x\r\n\r\n", 400),
-        (b"BYE sip:a@b SIP/2.0\r\nX: a\rb\r\n\r\n", 400),
-        (b"BYE sip:a@b SIP/2.0\r\nl: -1\r\n\r\n", 400),
-        (b"BYE sip:a@b SIP/2.0\r\nl: +1\r\n\r\nx", 400),
-        (b"BYE sip:a@b SIP/2.0\r\nl: ten\r\n\r\n", 400),
-        (b"BYE sip:a@b SIP/2.0\r\nl: 1\r\nl: 2\r\n\r\nxx", 400),
-        (b"BYE sip:a@b SIP/2.0\r\nl: 3\r\n\r\nxx", 400),
-        (b"BYE sip:a@b SIP/2.0\r\nl: " + b"9" * 5000 + b"\r\n\r\n", 400),
-        (b"SIP/2.0 4294967301 big\r\nl: 0\r\n\r\n", None),
-        (b"SIP/2.0 099 low\r\nl: 0\r\n\r\n", None),
-        (b"SIP/2.0 700 high\r\nl: 0\r\n\r\n", None),
-        (b"SIP/2.0 2x0 odd\r\nl: 0\r\n\r\n", None),
-        (b"SIP/3.0 200 OK\r\nl: 0\r\n\r\n", None),
-        (b"SIP/2.0 200 OK\r\nl: 5\r\n\r\nxx", None),
-        (b"SIP/2.0 200 OK\r\nno colon\r\n\r\n", None),
-        (b"SIP/2.0 200 OK\r\nl: 0\r\n", None),
-    ])
+    @pytest.mark.parametrize(
+        ("data", "status"),
+        [
+            (b"", 400),
+            (b"\r\n\r\n", 400),
+            (b"BYE sip:a@b SIP/2.0\r\nl: 0\r\n", 400),
+            (b"BYE sip:a@b SIP/3.0\r\nl: 0\r\n\r\n", 505),
+            (b"BYE sip:a@b HTTP/1.1\r\nl: 0\r\n\r\n", 400),
+            (b"BYE sip:a@b\r\nl: 0\r\n\r\n", 400),
+            (b"BYE sip:a@b; lr SIP/2.0\r\nl: 0\r\n\r\n", 400),
+            (b"B(E sip:a@b SIP/2.0\r\nl: 0\r\n\r\n", 400),
+            (b"BYE <sip:a@b> SIP/2.0\r\nl: 0\r\n\r\n", 400),
+            (b"BYE sip:a@b SIP/2.0\r\n folded first\r\n\r\n", 400),
+            (b"BYE sip:a@b SIP/2.0\r\nno colon here\r\n\r\n", 400),
+            (b"BYE sip:a@b SIP/2.0\r\nBad Name: x\r\n\r\n", 400),
+            (b"BYE sip:a@b SIP/2.0\r\nX: a\rb\r\n\r\n", 400),
+            (b"BYE sip:a@b SIP/2.0\r\nl: -1\r\n\r\n", 400),
+            (b"BYE sip:a@b SIP/2.0\r\nl: +1\r\n\r\nx", 400),
+            (b"BYE sip:a@b SIP/2.0\r\nl: ten\r\n\r\n", 400),
+            (b"BYE sip:a@b SIP/2.0\r\nl: 1\r\nl: 2\r\n\r\nxx", 400),
+            (b"BYE sip:a@b SIP/2.0\r\nl: 3\r\n\r\nxx", 400),
+            (b"BYE sip:a@b SIP/2.0\r\nl: " + b"9" * 5000 + b"\r\n\r\n", 400),
+            (b"SIP/2.0 4294967301 big\r\nl: 0\r\n\r\n", None),
+            (b"SIP/2.0 099 low\r\nl: 0\r\n\r\n", None),
+            (b"SIP/2.0 700 high\r\nl: 0\r\n\r\n", None),
+            (b"SIP/2.0 2x0 odd\r\nl: 0\r\n\r\n", None),
+            (b"SIP/3.0 200 OK\r\nl: 0\r\n\r\n", None),
+            (b"SIP/2.0 200 OK\r\nl: 5\r\n\r\nxx", None),
+            (b"SIP/2.0 200 OK\r\nno colon\r\n\r\n", None),
+            (b"SIP/2.0 200 OK\r\nl: 0\r\n", None),
+        ],
+    )
     def test_malformed(self, data: bytes, status: int | None) -> None:
         with pytest.raises(SipParseError) as caught:
             parse_message(data)
         assert caught.value.status == status
 
     def test_properties_raise_parse_errors(self) -> None:
-        request = parse_message(b"BYE sip:a@b SIP/2.0\r\nMax-Forwards: 256\r\n"
-                                b"Content-Type: nonsense\r\nCall-ID: a b\r\nl: 0\r\n\r\n")
+        request = parse_message(
+            b"BYE sip:a@b SIP/2.0\r\nMax-Forwards: 256\r\n"
+            b"Content-Type: nonsense\r\nCall-ID: a b\r\nl: 0\r\n\r\n"
+        )
         assert isinstance(request, Request)
-        for prop in ("cseq", "from_", "to", "vias", "top_via", "max_forwards", "content_type",
-                     "call_id"):
+        for prop in (
+            "cseq",
+            "from_",
+            "to",
+            "vias",
+            "top_via",
+            "max_forwards",
+            "content_type",
+            "call_id",
+        ):
             with pytest.raises(SipParseError):
                 getattr(request, prop)
         assert request.contacts == []
@@ -266,9 +325,12 @@ class TestParse:
 
 class TestBuildResponse:
     def request(self) -> Request:
-        data = invite_bytes(extra=(
-            "Via: SIP/2.0/UDP proxy1;branch=z9hG4bKp1, SIP/2.0/TCP proxy2;branch=z9hG4bKp2\r\n"
-            "Record-Route: <sip:proxy1;lr>\r\nTimestamp: 54\r\n"))
+        data = invite_bytes(
+            extra=(
+                "Via: SIP/2.0/UDP proxy1;branch=z9hG4bKp1, SIP/2.0/TCP proxy2;branch=z9hG4bKp2\r\n"
+                "Record-Route: <sip:proxy1;lr>\r\nTimestamp: 54\r\n"
+            )
+        )
         request = parse_message(data)
         assert isinstance(request, Request)
         return request
@@ -333,9 +395,11 @@ class TestStreamParser:
         stream = invite_bytes() + ok_bytes(b"")
         messages = []
         for i in range(len(stream)):
-            messages += parser.feed(stream[i:i + 1])
+            messages += parser.feed(stream[i : i + 1])
         assert [m.to_bytes() for m in messages] == [
-            parse_message(invite_bytes()).to_bytes(), parse_message(ok_bytes(b"")).to_bytes()]
+            parse_message(invite_bytes()).to_bytes(),
+            parse_message(ok_bytes(b"")).to_bytes(),
+        ]
 
     def test_frames_are_raw_octets(self) -> None:
         parser = StreamParser()
@@ -398,16 +462,21 @@ class TestScreen:
         assert isinstance(screen(ack), Accept)
 
     def test_reject_has_a_to_tag_and_the_extra_header(self) -> None:
-        verdict = screen(invite_bytes(extra="Require: 100rel, timer\r\n"),
-                         supported_extensions=frozenset({"timer"}))
+        verdict = screen(
+            invite_bytes(extra="Require: 100rel, timer\r\n"),
+            supported_extensions=frozenset({"timer"}),
+        )
         assert isinstance(verdict, Reject) and verdict.response is not None
         assert verdict.status == 420
         assert verdict.response.headers.get("Unsupported") == "100rel"
         assert verdict.response.to.tag is not None
 
     def test_unsupported_methods_left_to_the_endpoint(self) -> None:
-        data = (invite_bytes(extra="Require: foo\r\n").replace(b"INVITE", b"SUBSCRIBE")
-                .replace(b"sip:bob@127.0.0.1:5080", b"tel:+15550100"))
+        data = (
+            invite_bytes(extra="Require: foo\r\n")
+            .replace(b"INVITE", b"SUBSCRIBE")
+            .replace(b"sip:bob@127.0.0.1:5080", b"tel:+15550100")
+        )
         verdict = screen(data)
         assert isinstance(verdict, Accept) and isinstance(verdict.message, Request)
         assert refuse_method(verdict.message).status == 405
@@ -417,20 +486,23 @@ class TestScreen:
         assert isinstance(verdict, Accept) and isinstance(verdict.message, Request)
         assert refuse_method(verdict.message).status == 501
 
-    @pytest.mark.parametrize(("data", "status"), [
-        (invite_bytes().replace(b"Content-Type: application/sdp\r\n", b""), 400),
-        (invite_bytes().replace(b"application/sdp", b"sdp"), 400),
-        (invite_bytes().replace(b"application/sdp", b"Application/SDP;charset=x"), 0),
-        (invite_bytes(extra="Content-Encoding: gzip\r\n"), 415),
-        (invite_bytes(extra="Content-Length: 135\r\n"), 400),
-        (invite_bytes(extra="Max-Forwards: 70\r\n"), 400),
-        (invite_bytes().replace(b"Max-Forwards: 70", b"Max-Forwards: x"), 400),
-        (invite_bytes().replace(b"From: ", b"X-From: "), 400),
-        (invite_bytes().replace(b"Via: ", b"Via: SIP/2.0/UDP host;branch=x, ;;"), 400),
-        (invite_bytes().replace(b"sip:bob@127.0.0.1:5080", b"sips:bob@h;;"), 400),
-        (invite_bytes().replace(b"sip:bob@127.0.0.1:5080", b"sip:bob@h?x=y"), 400),
-        (invite_bytes().replace(b"sip:bob@127.0.0.1:5080", b"tel:+15550100"), 416),
-    ])
+    @pytest.mark.parametrize(
+        ("data", "status"),
+        [
+            (invite_bytes().replace(b"Content-Type: application/sdp\r\n", b""), 400),
+            (invite_bytes().replace(b"application/sdp", b"sdp"), 400),
+            (invite_bytes().replace(b"application/sdp", b"Application/SDP;charset=x"), 0),
+            (invite_bytes(extra="Content-Encoding: gzip\r\n"), 415),
+            (invite_bytes(extra="Content-Length: 135\r\n"), 400),
+            (invite_bytes(extra="Max-Forwards: 70\r\n"), 400),
+            (invite_bytes().replace(b"Max-Forwards: 70", b"Max-Forwards: x"), 400),
+            (invite_bytes().replace(b"From: ", b"X-From: "), 400),
+            (invite_bytes().replace(b"Via: ", b"Via: SIP/2.0/UDP host;branch=x, ;;"), 400),
+            (invite_bytes().replace(b"sip:bob@127.0.0.1:5080", b"sips:bob@h;;"), 400),
+            (invite_bytes().replace(b"sip:bob@127.0.0.1:5080", b"sip:bob@h?x=y"), 400),
+            (invite_bytes().replace(b"sip:bob@127.0.0.1:5080", b"tel:+15550100"), 416),
+        ],
+    )
     def test_request_rules(self, data: bytes, status: int) -> None:
         verdict = screen(data)
         if status == 0:
@@ -446,17 +518,21 @@ class TestScreen:
         assert verdict.response.headers.get("Accept-Encoding") == "identity"
 
     def test_no_via_means_nothing_to_answer(self) -> None:
-        data = invite_bytes().replace(b"Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1;rport\r\n",
-                                      b"")
+        data = invite_bytes().replace(
+            b"Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1;rport\r\n", b""
+        )
         assert isinstance(screen(data), Drop)
 
-    @pytest.mark.parametrize("data", [
-        ok_bytes().replace(b"Call-ID", b"X-Call-ID"),
-        ok_bytes().replace(b"CSeq: 1 INVITE", b"CSeq: x INVITE"),
-        ok_bytes().replace(b"To: ", b"To: <sip:a@b>\r\nTo: "),
-        ok_bytes().replace(b"Via: ", b"Via: SIP/2.0/UDP proxy;branch=z9hG4bKp\r\nVia: "),
-        ok_bytes().replace(b"200 OK", b"200"),  # fine: empty reason, still accepted below
-    ])
+    @pytest.mark.parametrize(
+        "data",
+        [
+            ok_bytes().replace(b"Call-ID", b"X-Call-ID"),
+            ok_bytes().replace(b"CSeq: 1 INVITE", b"CSeq: x INVITE"),
+            ok_bytes().replace(b"To: ", b"To: <sip:a@b>\r\nTo: "),
+            ok_bytes().replace(b"Via: ", b"Via: SIP/2.0/UDP proxy;branch=z9hG4bKp\r\nVia: "),
+            ok_bytes().replace(b"200 OK", b"200"),  # fine: empty reason, still accepted below
+        ],
+    )
     def test_bad_responses_dropped(self, data: bytes) -> None:
         verdict = screen(data)
         if data.startswith(b"SIP/2.0 200\r\n"):

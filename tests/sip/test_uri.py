@@ -12,19 +12,27 @@ class TestSipUri:
     def test_all_components(self) -> None:
         uri = SipUri.parse("sip:alice:secret@example.com:5070;transport=TCP;lr?Subject=hi&X=1")
         assert uri == SipUri(
-            scheme="sip", user="alice", password="secret", host="example.com", port=5070,
-            params={"transport": "TCP", "lr": None}, headers={"Subject": "hi", "X": "1"},
+            scheme="sip",
+            user="alice",
+            password="secret",
+            host="example.com",
+            port=5070,
+            params={"transport": "TCP", "lr": None},
+            headers={"Subject": "hi", "X": "1"},
         )
 
-    @pytest.mark.parametrize("text", [
-        "sip:example.com",
-        "sips:bob@example.com:5061",
-        "sip:+15551234567@gw.example.net;user=phone",
-        "sip:alice:pw@10.0.0.1:5060;transport=udp;lr",
-        "sip:[2001:db8::10]:5070;maddr=[2001:db8::1]",
-        "sip:user@example.com?Route=%3Csip:sip.example.com%3E",
-        "sip:cal%6Cer@host5.example.net;n%61me=v%61lue%25%34%31",
-    ])
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "sip:example.com",
+            "sips:bob@example.com:5061",
+            "sip:+15551234567@gw.example.net;user=phone",
+            "sip:alice:pw@10.0.0.1:5060;transport=udp;lr",
+            "sip:[2001:db8::10]:5070;maddr=[2001:db8::1]",
+            "sip:user@example.com?Route=%3Csip:sip.example.com%3E",
+            "sip:cal%6Cer@host5.example.net;n%61me=v%61lue%25%34%31",
+        ],
+    )
     def test_round_trip(self, text: str) -> None:
         assert str(SipUri.parse(text)) == text
 
@@ -60,12 +68,32 @@ class TestSipUri:
             SipUri.parse("tel:+15551234567")
         assert caught.value.status == 416
 
-    @pytest.mark.parametrize("text", [
-        "example.com", "<sip:a@b>", "sip:", "sip:@host", "sip:a@", "sip:a@b:", "sip:a@b:70000",
-        "sip:a@b:5o60", "sip:a@b;", "sip:a@b;;lr", "sip:a@b;=x", "sip:a@b;x=", "sip:a b@c",
-        "sip:a@[::1", "sip:a@[zz]", "sip:a@[::1]x", "sip:a@b?", "sip:a@b?noequals", "1sip:a@b",
-        "sip:a@ho\x00st", "sip:a@b\tc",
-    ])
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "example.com",
+            "<sip:a@b>",
+            "sip:",
+            "sip:@host",
+            "sip:a@",
+            "sip:a@b:",
+            "sip:a@b:70000",
+            "sip:a@b:5o60",
+            "sip:a@b;",
+            "sip:a@b;;lr",
+            "sip:a@b;=x",
+            "sip:a@b;x=",
+            "sip:a b@c",
+            "sip:a@[::1",
+            "sip:a@[zz]",
+            "sip:a@[::1]x",
+            "sip:a@b?",
+            "sip:a@b?noequals",
+            "1sip:a@b",
+            "sip:a@ho\x00st",
+            "sip:a@b\tc",
+        ],
+    )
     def test_malformed_is_400(self, text: str) -> None:
         with pytest.raises(SipParseError) as caught:
             SipUri.parse(text)
@@ -74,7 +102,8 @@ class TestSipUri:
     def test_parse_uri_keeps_unknown_schemes_opaque(self) -> None:
         assert parse_uri("isbn:2983792873") == "isbn:2983792873"
         assert parse_uri("tel:+1-555-0100;phone-context=example.com") == (
-            "tel:+1-555-0100;phone-context=example.com")
+            "tel:+1-555-0100;phone-context=example.com"
+        )
         assert isinstance(parse_uri("sip:a@b"), SipUri)
         with pytest.raises(SipParseError):
             parse_uri("urn: spaced")
@@ -127,11 +156,22 @@ class TestNameAddr:
         assert NameAddr.parse("isbn:2983792873").uri == "isbn:2983792873"
         assert str(NameAddr.parse("<tel:+15550100>")) == "<tel:+15550100>"
 
-    @pytest.mark.parametrize("text", [
-        "", "   ", '"Mr. J. User <sip:j.user@example.com>', '"name" sip:a@b', "<sip:a@b",
-        "Bell, Alexander", "<sip:a@b>;;", "<sip:a@b>;tag=1, <sip:c@d>", "sip:a@b, sip:c@d",
-        'ab"c <sip:a@b>', "*",
-    ])
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "",
+            "   ",
+            '"Mr. J. User <sip:j.user@example.com>',
+            '"name" sip:a@b',
+            "<sip:a@b",
+            "Bell, Alexander",
+            "<sip:a@b>;;",
+            "<sip:a@b>;tag=1, <sip:c@d>",
+            "sip:a@b, sip:c@d",
+            'ab"c <sip:a@b>',
+            "*",
+        ],
+    )
     def test_malformed(self, text: str) -> None:
         with pytest.raises(SipParseError):
             NameAddr.parse(text)
@@ -143,16 +183,25 @@ class TestNameAddr:
 class TestVia:
     def test_typical(self) -> None:
         via = Via.parse("SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds;rport;received=1.2.3.4")
-        assert via == Via("UDP", "192.0.2.1", 5060,
-                          {"branch": "z9hG4bK776asdhds", "rport": None, "received": "1.2.3.4"})
+        assert via == Via(
+            "UDP",
+            "192.0.2.1",
+            5060,
+            {"branch": "z9hG4bK776asdhds", "rport": None, "received": "1.2.3.4"},
+        )
         assert via.branch == "z9hG4bK776asdhds"
         assert str(via) == (
-            "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds;rport;received=1.2.3.4")
+            "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds;rport;received=1.2.3.4"
+        )
 
     def test_whitespace_the_grammar_allows(self) -> None:
         via = Via.parse("SIP  / 2.0  / tcp     spindle.example.com   ;   branch  =   z9hG4bK9ikj8")
         assert (via.transport, via.host, via.port, via.branch) == (
-            "TCP", "spindle.example.com", None, "z9hG4bK9ikj8")
+            "TCP",
+            "spindle.example.com",
+            None,
+            "z9hG4bK9ikj8",
+        )
         assert Via.parse("SIP/2.0/UDP host : 5080").port == 5080
 
     def test_ipv6_sent_by(self) -> None:
@@ -164,11 +213,22 @@ class TestVia:
         assert Via.parse("SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK").branch == "z9hG4bK"
         assert Via.parse("SIP/2.0/UDP iftgw.example.com").branch is None
 
-    @pytest.mark.parametrize("text", [
-        "", "SIP/2.0/UDP", "SIP/2.0/UDP ", "SIP/7.0/UDP host", "HTTP/2.0/UDP host",
-        "SIP/2.0/UDP host;;", "SIP/2.0/UDP host;branch=a b", "SIP/2.0/UDP host:99999",
-        "SIP/2.0/UDP [zz::1]", "SIP/2.0/UDP host junk", "SIP/2.0 UDP host",
-    ])
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "",
+            "SIP/2.0/UDP",
+            "SIP/2.0/UDP ",
+            "SIP/7.0/UDP host",
+            "HTTP/2.0/UDP host",
+            "SIP/2.0/UDP host;;",
+            "SIP/2.0/UDP host;branch=a b",
+            "SIP/2.0/UDP host:99999",
+            "SIP/2.0/UDP [zz::1]",
+            "SIP/2.0/UDP host junk",
+            "SIP/2.0 UDP host",
+        ],
+    )
     def test_malformed(self, text: str) -> None:
         with pytest.raises(SipParseError):
             Via.parse(text)
@@ -181,10 +241,21 @@ class TestCSeq:
         assert str(CSeq(314159, "INVITE")) == "314159 INVITE"
         assert CSeq.parse(f"{2**31 - 1} ACK").seq == 2**31 - 1
 
-    @pytest.mark.parametrize("text", [
-        "", "INVITE", "1", "-1 INVITE", "1.5 INVITE", f"{2**31} INVITE",
-        "36893488147419103232 REGISTER", "1 INV ITE", "1 INVITE;x", "\u0661 INVITE",
-    ])
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "",
+            "INVITE",
+            "1",
+            "-1 INVITE",
+            "1.5 INVITE",
+            f"{2**31} INVITE",
+            "36893488147419103232 REGISTER",
+            "1 INV ITE",
+            "1 INVITE;x",
+            "\u0661 INVITE",
+        ],
+    )
     def test_malformed(self, text: str) -> None:
         with pytest.raises(SipParseError):
             CSeq.parse(text)
