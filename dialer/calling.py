@@ -58,6 +58,7 @@ class CallReport:
     duration_s: float
     rtp: dict[str, Any]
     retry_after_s: int | None = None  # from a 503/486/480 Retry-After, for the retry policy
+    dtmf: str = ""  # keys the far end pressed (RFC 4733 events), in order
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -120,6 +121,7 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
         transport.start_call(call, call.start(transport.now), events.put_nowait)
         ended = await _follow(dialer, call, session, request, events)
     finally:
+        keys = _pressed_keys(session)
         if call is not None and not call.ended:
             transport.run(call, call.hangup(transport.now, "dialer shutting the call down"))
             ended = await _wait_ended(events, HANGUP_GRACE_S) or ended
@@ -156,6 +158,7 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
         duration_s=round(duration, 3),
         rtp=session.stats().to_dict(),
         retry_after_s=ended.retry_after_s,
+        dtmf=keys,
     )
 
 
@@ -216,6 +219,13 @@ def _apply(session: RtpSession, sdp: bytes, *, early: bool) -> str | None:
     except SdpError as exc:
         return f"unusable SDP answer: {exc}"
     return None
+
+
+def _pressed_keys(session: RtpSession) -> str:
+    keys = []
+    while not session.dtmf.empty():
+        keys.append(session.dtmf.get_nowait().digit)
+    return "".join(keys)
 
 
 async def _wait_ended(events: asyncio.Queue[object], timeout: float) -> CallEnded | None:

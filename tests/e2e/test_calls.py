@@ -111,6 +111,25 @@ async def test_answered_call_plays_and_the_echo_is_our_prompt(
     assert rtp["packets_lost"] == 0 and rtp["jitter_ms"] < 20
 
 
+async def test_keys_pressed_by_the_far_end_are_reported(make_dialer: MakeDialer) -> None:
+    with Sipp.start_uas("answer_dtmf", calls=1) as sipp:
+        dialer = await make_dialer(sipp.address)
+        report = await call(dialer, sipp.uri(), prompt=speechlike(3.0, seed=12))
+        assert await sipp.wait_async(10) == 0, sipp.report()
+    assert report.outcome == "completed"
+    assert report.dtmf == "15"
+
+
+async def test_early_media_from_183_is_received_before_the_answer(make_dialer: MakeDialer) -> None:
+    with Sipp.start_uas("early_media_183", calls=1) as sipp:
+        dialer = await make_dialer(sipp.address)
+        report = await call(dialer, sipp.uri(), prompt=speechlike(1.0, seed=13))
+        assert await sipp.wait_async(10) == 0, sipp.report()
+    assert (report.outcome, report.sip_code) == ("completed", 200)
+    assert report.dtmf == "7"  # sent only while the call was in early media
+    assert report.setup_ms is not None and report.setup_ms >= 1000
+
+
 async def test_busy_without_trying(make_dialer: MakeDialer) -> None:
     with Sipp.start_uas("busy_486_no_trying", calls=1) as sipp:
         dialer = await make_dialer(sipp.address)
