@@ -74,11 +74,6 @@ class _DeadAir:
     reason: str
 
 
-@dataclass(frozen=True)
-class _Deadline:
-    pass
-
-
 async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
     transport = dialer.transport
     if transport is None:
@@ -171,43 +166,31 @@ async def _follow(
 ) -> CallEnded:
     transport = dialer.transport
     assert transport is not None
-    loop = asyncio.get_running_loop()
-    deadline: asyncio.TimerHandle | None = None
-    try:
-        while True:
-            event = await events.get()
-            if isinstance(event, CallEnded):
-                return event
-            if isinstance(event, CallRinging) and event.early_media_sdp:
-                _apply(session, event.early_media_sdp, early=True)
-            elif isinstance(event, CallAnswered):
-                failure = _apply(session, event.sdp, early=False)
-                if failure:
-                    transport.run(call, call.hangup(transport.now, failure, Outcome.FAILED))
-                    continue
-                if request.record_to is not None:
-                    session.start_recording(request.record_to)
-                if request.prompt is not None:
-                    done = session.play(request.prompt)
-                    done.add_done_callback(lambda _f: events.put_nowait(_PromptFinished()))
-                session.dead_air.add_done_callback(
-                    lambda f: events.put_nowait(_DeadAir(f.result())) if not f.cancelled() else None
-                )
-                if request.max_duration_s:
-                    deadline = loop.call_later(
-                        request.max_duration_s, events.put_nowait, _Deadline()
-                    )
-            elif isinstance(event, MediaChanged):
-                log.info("call %s: far end re-offered media", call.call_id)
-            elif isinstance(event, _PromptFinished):
-                transport.run(call, call.hangup(transport.now, "prompt finished"))
-            elif isinstance(event, _DeadAir):
-                transport.run(call, call.hangup(transport.now, event.reason))
-            elif isinstance(event, _Deadline):
-                transport.run(call, call.hangup(transport.now, "call duration limit"))
-    finally:
-        if deadline is not None:
-            deadline.cancel()
+    while True:
+        event = await events.get()
+        if isinstance(event, CallEnded):
+            return event
+        if isinstance(event, CallRinging) and event.early_media_sdp:
+            _apply(session, event.early_media_sdp, early=True)
+        elif isinstance(event, CallAnswered):
+            failure = _apply(session, event.sdp, early=False)
+            if failure:
+                transport.run(call, call.hangup(transport.now, failure, Outcome.FAILED))
+                continue
+            if request.record_to is not None:
+                session.start_recording(request.record_to)
+            if request.prompt is not None:
+                done = session.play(request.prompt)
+                done.add_done_callback(lambda _f: events.put_nowait(_PromptFinished()))
+            session.dead_air.add_done_callback(
+                lambda f: events.put_nowait(_DeadAir(f.result())) if not f.cancelled() else None
+            )
+        elif isinstance(event, MediaChanged):
+            log.info("call %s: far end re-offered media", call.call_id)
+        elif isinstance(event, _PromptFinished):
+            transport.run(call, call.hangup(transport.now, "prompt finished"))
+        elif isinstance(event, _DeadAir):
+            transport.run(call, call.hangup(transport.now, event.reason))
 
 
 def _apply(session: RtpSession, sdp: bytes, *, early: bool) -> str | None:

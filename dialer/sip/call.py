@@ -35,10 +35,12 @@ from dialer.sip.message import (
     new_request,
     new_tag,
 )
+from dialer.sip.screening import refuse_method
 from dialer.sip.transaction import build_cancel
 from dialer.sip.uri import NameAddr, SipUri
 
-ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"
+ALLOWED_METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE"})
+ALLOW = ", ".join(sorted(ALLOWED_METHODS))  # the Allow header value
 MAX_AUTH_ROUNDS = 3  # a trunk that keeps challenging valid answers is refusing us
 
 
@@ -268,9 +270,7 @@ class OutboundCall:
             return self._on_reoffer(request)
         if method in ("OPTIONS", "INFO", "NOTIFY"):
             return [Respond(request, build_response(request, 200))]
-        refused = build_response(request, 405)
-        refused.headers.add("Allow", ALLOW)
-        return [Respond(request, refused)]
+        return [Respond(request, refuse_method(request, ALLOWED_METHODS))]
 
     # -- INVITE responses ---------------------------------------------------------
 

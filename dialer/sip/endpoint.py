@@ -36,9 +36,10 @@ from dialer.sip.actions import (
     SendStateless,
     StartTransaction,
 )
+from dialer.sip.call import ALLOW, ALLOWED_METHODS
 from dialer.sip.errors import SipParseError
 from dialer.sip.message import Request, Response, build_response, new_branch
-from dialer.sip.screening import SUPPORTED_METHODS, Accept, Reject, screen
+from dialer.sip.screening import SUPPORTED_METHODS, Accept, Reject, refuse_method, screen
 from dialer.sip.transaction import (
     Deliver,
     InviteClientTransaction,
@@ -56,7 +57,6 @@ from dialer.sip.transaction import (
     server_key_for_request,
 )
 
-ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"
 RETIRE_AFTER_S = 32.0  # keep an ended call this long to re-ACK late 2xx retransmissions
 MAX_LOG_SOURCES = 10_000  # bound on the per-source log limiter's memory
 
@@ -353,9 +353,7 @@ class SipEndpoint:
         elif method in SUPPORTED_METHODS:
             self._respond(request, build_response(request, 481), now)
         else:
-            response = build_response(request, 501)
-            response.headers.add("Allow", ALLOW)
-            self._respond(request, response, now)
+            self._respond(request, refuse_method(request, ALLOWED_METHODS), now)
 
     def _respond(self, request: Request, response: Response, now: float) -> None:
         if not response.headers.get("Server"):

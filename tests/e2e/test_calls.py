@@ -233,6 +233,15 @@ async def test_call_over_tcp(make_dialer: MakeDialer) -> None:
     assert report.rtp["packets_received"] > 40
 
 
+async def test_duration_limit_hangs_up(make_dialer: MakeDialer) -> None:
+    with Sipp.start_uas("echo_answer", rtp_echo=True, calls=1) as sipp:
+        dialer = await make_dialer(sipp.address)
+        report = await call(dialer, sipp.uri(), max_duration_s=1.0)
+        assert await sipp.wait_async(10) == 0, sipp.report()
+    assert (report.outcome, report.reason) == ("completed", "maximum call duration")
+    assert 0.9 <= report.duration_s < 2
+
+
 async def test_dead_air_hangs_up_and_says_why(make_dialer: MakeDialer) -> None:
     with Sipp.start_uas("echo_answer", calls=1) as sipp:  # answers, sends no RTP
         dialer = await make_dialer(sipp.address, dead_air_s=1.0)
