@@ -64,8 +64,7 @@ async def make_dialer() -> AsyncIterator[MakeDialer]:
                 "default": TrunkSettings(
                     proxy=f"sip:{proxy[0]}:{proxy[1]}",
                     transport=transport,
-                    keepalive_s=0,
-                    **trunk,  # type: ignore[arg-type]
+                    **{"keepalive_s": 0.0, **trunk},  # type: ignore[arg-type]
                 )
             },
             limits=LimitSettings(ring_timeout_s=ring_timeout_s),
@@ -279,6 +278,42 @@ async def test_stranger_invite_gets_403_and_garbage_never_disturbs_a_call(
     assert dialer.endpoint.counters.refused == 6  # the INVITE and the five bad datagrams
     refusals = [r for r in caplog.records if "127.0.0.2" in r.getMessage()]
     assert len(refusals) == 1, [r.getMessage() for r in refusals]
+
+
+async def test_registration_is_refreshed_before_expiry_reusing_the_nonce(
+    make_dialer: MakeDialer,
+) -> None:
+    with Sipp.start_uas("register_401", keys={"reg_expires": "6"}) as registrar:
+        dialer = await make_dialer(
+            registrar.address, username="dialer", password="secret", register=True
+        )
+        status = dialer.trunks["default"].status
+        assert await dialer.wait_registered("default", timeout=5), registrar.report()
+        status.changed.clear()
+        await asyncio.wait_for(status.changed.wait(), timeout=5)  # the refresh, at ~1 s
+        assert status.registered, status.last_error
+        registers = received(registrar, "REGISTER")
+        answers = [m.status for m in registrar.messages() if m.direction == "sent"]
+    # Challenge, answer, then a refresh that reuses the nonce (nc 2) instead of a new 401.
+    assert len(registers) == 3, [m.first_line for m in registers]
+    assert registers[0].header("Authorization") is None
+    assert "nc=00000001" in (registers[1].header("Authorization") or "")
+    assert "nc=00000002" in (registers[2].header("Authorization") or "")
+    assert answers == [401, 200, 200]
+
+
+async def test_options_keepalive_records_the_trunk_round_trip(make_dialer: MakeDialer) -> None:
+    with Sipp.start_uas("options_200") as trunk:
+        dialer = await make_dialer(trunk.address, keepalive_s=0.5)
+        status = dialer.trunks["default"].status
+        async with asyncio.timeout(5):
+            while status.alive is not True:
+                status.changed.clear()
+                await status.changed.wait()
+        assert status.rtt_ms is not None and 0 < status.rtt_ms < 1000
+        status.changed.clear()
+        await asyncio.wait_for(status.changed.wait(), timeout=5)  # the next probe
+        assert len(received(trunk, "OPTIONS")) >= 2
 
 
 async def test_register_then_call_through_kamailio(make_dialer: MakeDialer) -> None:
