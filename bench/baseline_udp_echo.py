@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.e2e.peers import BUILTIN_UAS, LOOPBACK, Sipp  # noqa: E402
+from tests.e2e.peers import BUILTIN_UAS, LOOPBACK, Sipp
 
 
 class Counter(asyncio.DatagramProtocol):
