@@ -66,7 +66,7 @@ SAMPLES_PER_FRAME: Final = 160
 RELATCH_PACKETS: Final = 5  # consecutive packets a new source needs once we are latched
 _STATIC_G711: Final = {0: "PCMU", 8: "PCMA"}
 _HEADER: Final = struct.Struct("!BBHII")
-_RECEIVE_HEADER: Final = struct.Struct("!xBHII")
+_RECEIVE_HEADER: Final = struct.Struct("!xBHII")  # marker known clear: PT is the byte
 _VERSION_OCTET: Final = 0x80
 _UNSPECIFIED: Final = ("0.0.0.0", "::")
 
@@ -130,6 +130,13 @@ class _RtpProtocol(asyncio.DatagramProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed.done():
             self.closed.set_result(None)
+
+
+def _payload(data: bytes) -> bytes:
+    """The payload of a packet already checked by `_on_datagram`'s fast path or RtpPacket."""
+    if data[0] == _VERSION_OCTET:
+        return data[RTP_HEADER_SIZE:]
+    return RtpPacket.parse(data).payload
 
 
 class RtpSession:
@@ -508,28 +515,27 @@ class RtpSession:
     def _on_datagram(self, data: bytes, addr: tuple[Any, ...]) -> None:
         if self.closed:
             return
-        if looks_like_rtcp(data):
-            self._rtcp += 1
-            return
-        if len(data) >= RTP_HEADER_SIZE and data[0] == _VERSION_OCTET:
-            # The usual packet (no padding, extension or CSRC): the header is all there is
-            # to check, and skipping RtpPacket halves the receive cost.
-            second, seq, timestamp, ssrc = _RECEIVE_HEADER.unpack_from(data)
-            payload_type = second & 0x7F
-            payload = data[RTP_HEADER_SIZE:]
+        if len(data) >= RTP_HEADER_SIZE and data[0] == _VERSION_OCTET and data[1] < 0x80:
+            # The usual packet: no padding, extension, CSRC or marker. A second octet
+            # below 128 cannot be RTCP (192..223), so the demux check is skipped too.
+            payload_type, seq, timestamp, ssrc = _RECEIVE_HEADER.unpack_from(data)
+            payload_size = len(data) - RTP_HEADER_SIZE
         else:
+            if looks_like_rtcp(data):
+                self._rtcp += 1
+                return
             try:
                 packet = RtpPacket.parse(data)
             except RtpParseError:
                 self._malformed += 1
                 return
-            payload_type, seq, timestamp, ssrc, payload = (
+            payload_type, seq, timestamp, ssrc = (
                 packet.payload_type,
                 packet.sequence_number,
                 packet.timestamp,
                 packet.ssrc,
-                packet.payload,
             )
+            payload_size = len(packet.payload)
         source: Address = addr if len(addr) == 2 else (addr[0], addr[1])  # IPv6: 4-tuple
         if source != self._send_to:
             if not self._accept_new_source(source):
@@ -540,15 +546,18 @@ class RtpSession:
         self._last_received = now
         stats = self._stats
         if payload_type == self._dtmf_payload_type:
-            stats.on_received(seq, timestamp, ssrc, len(payload), now, timing=False)
+            stats.on_received(seq, timestamp, ssrc, payload_size, now, timing=False)
+            payload = _payload(data)
             for digit in self._dtmf_receiver.on_packet(payload, timestamp, now):
                 self.dtmf.put_nowait(digit)
             return
-        accepted = stats.on_received(seq, timestamp, ssrc, len(payload), now)
+        accepted = stats.on_received(seq, timestamp, ssrc, payload_size, now)
+        if not accepted or (self._recorder is None and self.received_audio is None):
+            return  # nobody listens: the payload is never even sliced out
         codec = self._receive_codecs.get(payload_type)
-        if not accepted or codec is None or (self._recorder is None and not self.received_audio):
+        if codec is None:
             return
-        frame = ReceivedAudio(payload, codec, timestamp, seq, now)
+        frame = ReceivedAudio(_payload(data), codec, timestamp, seq, now)
         if self._recorder is not None:
             self._record(frame)
         if self.received_audio is not None:

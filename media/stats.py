@@ -54,6 +54,31 @@ class RtpStatsSnapshot:
 class RtpStreamStats:
     """Counters for one RTP session: what arrived (from one source at a time) and what was sent."""
 
+    # Slots: touched for every packet of every call, so keep them few cache lines.
+    __slots__ = (
+        "_bad_seq",
+        "_base_seq",
+        "_clock_rate",
+        "_cycles",
+        "_expected_prior",
+        "_jitter",
+        "_last_arrival",
+        "_last_timestamp",
+        "_max_seq",
+        "_prior_sources_expected",
+        "_prior_sources_received",
+        "_received",
+        "_received_prior",
+        "_seen",
+        "_ssrc",
+        "duplicates",
+        "last_fraction_lost",
+        "octets_received",
+        "octets_sent",
+        "out_of_order",
+        "packets_sent",
+    )
+
     def __init__(self, clock_rate: int = 8000) -> None:
         self._clock_rate = clock_rate
         self.packets_sent = 0
@@ -109,6 +134,17 @@ class RtpStreamStats:
         `timing=False` leaves the jitter estimate alone: RFC 4733 events carry the
         event's start timestamp, not their sampling instant.
         """
+        if ssrc == self._ssrc and seq == (self._max_seq + 1) & 0xFFFF:
+            # The common case, the next packet in order: A.1 without its branches.
+            if seq == 0:
+                self._cycles += SEQ_MOD
+            self._max_seq = seq
+            self._remember(self._cycles + seq)
+            self._received += 1
+            self.octets_received += payload_size
+            if timing:
+                self._update_jitter(timestamp, arrival)
+            return True
         if ssrc != self._ssrc:
             if self._ssrc is not None:
                 self._prior_sources_expected += self._expected()
