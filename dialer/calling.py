@@ -28,8 +28,9 @@ from dialer.sip.call import (
     OutboundCall,
     Outcome,
 )
+from media.ports import RtpPortsExhausted
 from media.sdp import SdpError
-from media.session import RtpSession
+from media.session import RtpSession, RtpSessionError
 
 log = logging.getLogger("dialer.call")
 
@@ -84,13 +85,28 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
     wall_offset = time.time() - loop.time()
     events: asyncio.Queue[object] = asyncio.Queue()
 
-    session = await RtpSession.open(
-        dialer.ports,
-        dialer.clock,
-        config.rtp.bind_host,
-        advertised_host=config.sip.advertised_host,
-        dead_air_timeout=config.rtp.dead_air_s,
-    )
+    try:
+        session = await RtpSession.open(
+            dialer.ports,
+            dialer.clock,
+            config.rtp.bind_host,
+            advertised_host=config.sip.advertised_host,
+            dead_air_timeout=config.rtp.dead_air_s,
+        )
+    except (RtpPortsExhausted, RtpSessionError) as exc:
+        # Not placed at all: still an outcome, never an exception that loses the attempt.
+        log.warning("call to %s not placed: %s", request.target, exc)
+        return CallReport(
+            call_id="",
+            target=trunk.request_uri(request.target),
+            outcome=Outcome.FAILED.value,
+            sip_code=None,
+            reason=f"not placed: {exc}",
+            setup_ms=None,
+            answered_at=None,
+            duration_s=0.0,
+            rtp={},
+        )
     call: OutboundCall | None = None
     ended: CallEnded | None = None
     try:

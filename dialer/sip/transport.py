@@ -158,7 +158,11 @@ class SipTransport:
         address = (host, destination.port)
         if destination.transport == "udp":
             if self._udp is not None:
-                self._udp.sendto(data, address)
+                try:
+                    self._udp.sendto(data, address)
+                except (OSError, ValueError) as exc:
+                    # e.g. an IPv6 target on an IPv4 socket: the transaction times out.
+                    log.warning("cannot send to %s: %s", destination, exc)
             return
         connection = self._connections.get(address)
         if connection is not None and not connection.closed:

@@ -19,6 +19,7 @@ from dialer.runtime import Dialer
 from media.audiofile import load_ulaw
 from media.correlation import best_alignment
 from media.g711 import ulaw_decode_samples, ulaw_encode
+from media.ports import RtpPortsExhausted
 from tests.e2e.peers import (
     LOOPBACK,
     Baresip,
@@ -408,3 +409,19 @@ async def test_cli_prints_json_and_refuses_bad_config(tmp_path: Path) -> None:
     out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2 and out == b""
     assert "trunks.default.transport: must be one of udp, tcp (got 'tls')" in err.decode()
+
+
+async def test_no_free_rtp_port_is_an_outcome_not_an_exception(make_dialer: MakeDialer) -> None:
+    with Sipp.start_uas("echo_answer", calls=1) as sipp:
+        dialer = await make_dialer(sipp.address)
+        held = []
+        try:
+            while True:  # take every port of the range
+                held.append(dialer.ports.acquire())
+        except RtpPortsExhausted:
+            pass
+        report = await call(dialer, sipp.uri())
+        for port in held:
+            dialer.ports.release(port)
+    assert (report.outcome, report.sip_code) == ("failed", None)
+    assert report.reason.startswith("not placed: ")
