@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -65,14 +64,6 @@ class Recorder:
         self.ticks.append(now)
         if len(self.ticks) >= self.wanted:
             self.done.set()
-
-
-@pytest.fixture
-async def clock() -> AsyncIterator[MediaClock]:
-    media_clock = MediaClock()
-    media_clock.start()
-    yield media_clock
-    await media_clock.stop()
 
 
 async def test_streams_get_grid_times_20_ms_apart(clock: MediaClock) -> None:

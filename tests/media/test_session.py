@@ -29,14 +29,6 @@ BASE_PORT = 30000 + (os.getpid() % 100) * 200
 
 
 @pytest.fixture
-async def clock() -> AsyncIterator[MediaClock]:
-    media_clock = MediaClock()
-    media_clock.start()
-    yield media_clock
-    await media_clock.stop()
-
-
-@pytest.fixture
 def pool() -> RtpPortPool:
     return RtpPortPool(HOST, BASE_PORT, BASE_PORT + 98)
 
