@@ -24,6 +24,7 @@ from dialer.sip.call import (
     CallEnded,
     CallParams,
     CallRinging,
+    MediaAnswered,
     MediaChanged,
     OutboundCall,
     Outcome,
@@ -128,6 +129,7 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
                 trusted_hosts=dialer.trusted_hosts,
             ),
             answer_offer=session.reoffer_answerer,
+            make_offer=lambda: session.local_offer().encode(),
         )
         transport.start_call(call, call.start(transport.now), events.put_nowait)
         ended = await _follow(dialer, call, session, request, events)
@@ -203,6 +205,10 @@ async def _follow(
             )
         elif isinstance(event, MediaChanged):
             log.info("call %s: far end re-offered media", call.call_id)
+        elif isinstance(event, MediaAnswered):
+            failure = _apply(session, event.sdp, early=False)
+            if failure:
+                log.warning("call %s: %s (media left as it was)", call.call_id, failure)
         elif isinstance(event, _PromptFinished):
             transport.run(call, call.hangup(transport.now, "prompt finished"))
         elif isinstance(event, _DeadAir):

@@ -114,6 +114,13 @@ class MediaChanged:
 
 
 @dataclass(frozen=True)
+class MediaAnswered:
+    """The far end answered (in its ACK) the offer we put in a 2xx to its offerless re-INVITE."""
+
+    sdp: bytes
+
+
+@dataclass(frozen=True)
 class CallEnded:
     outcome: Outcome
     sip_code: int | None
@@ -125,7 +132,7 @@ class CallEnded:
     retry_after_s: int | None = None
 
 
-CallEvent = CallRinging | CallAnswered | MediaChanged | CallEnded
+CallEvent = CallRinging | CallAnswered | MediaChanged | MediaAnswered | CallEnded
 
 
 @dataclass(frozen=True)
@@ -149,14 +156,23 @@ class CallParams:
     call_id: str = ""
 
 
-# An answerer takes the far end's offer and returns our answer, or None to refuse (488).
+# An answerer takes the far end's offer and returns our answer, or None to refuse (488);
+# an offerer makes a fresh offer of our current media.
 OfferAnswerer = Callable[[bytes], bytes | None]
+Offerer = Callable[[], bytes]
 
 
 class OutboundCall:
-    def __init__(self, params: CallParams, answer_offer: OfferAnswerer | None = None) -> None:
+    def __init__(
+        self,
+        params: CallParams,
+        answer_offer: OfferAnswerer | None = None,
+        make_offer: Offerer | None = None,
+    ) -> None:
         self.params = params
         self.answer_offer = answer_offer
+        self.make_offer = make_offer
+        self._offer_in_2xx = False
         self.call_id = params.call_id or new_call_id(params.destination.host)
         self.state = CallState.CALLING
         self.dialog: Dialog | None = None
@@ -254,7 +270,11 @@ class OutboundCall:
         """A request inside our dialog (the endpoint matched Call-ID and tags)."""
         method = request.method
         if method == "ACK":
-            return []  # for a 2xx to a re-INVITE: nothing more to do
+            # For our 2xx to a re-INVITE; it carries the answer when our 2xx made the offer.
+            if self._offer_in_2xx and request.body:
+                self._offer_in_2xx = False
+                return [Notify(MediaAnswered(request.body))]
+            return []
         if self.dialog is None or self.state is CallState.ENDED:
             return [Respond(request, build_response(request, 481))]
         refusal = self.dialog.accept_remote_request(request)
@@ -466,15 +486,32 @@ class OutboundCall:
     # -- re-offers from the far end -------------------------------------------------
 
     def _on_reoffer(self, request: Request) -> list[Action]:
+        if not request.body:
+            if request.method == "UPDATE":
+                # An RFC 4028 session refresh: no offer, so nothing about the media changes.
+                return [Respond(request, self._dialog_ok(request))]
+            # An offerless re-INVITE: we offer in the 2xx, the far end answers in its ACK.
+            offer = self.make_offer() if self.make_offer else None
+            if offer is None:
+                return [Respond(request, build_response(request, 488))]
+            self._offer_in_2xx = True
+            return [Respond(request, self._dialog_ok(request, offer))]
         answer = self.answer_offer(request.body) if self.answer_offer else None
         if answer is None:
             return [Respond(request, build_response(request, 488))]
+        return [
+            Respond(request, self._dialog_ok(request, answer)),
+            Notify(MediaChanged(request.body)),
+        ]
+
+    def _dialog_ok(self, request: Request, sdp: bytes = b"") -> Response:
         response = build_response(request, 200, to_tag=self._local_tag)
         response.headers.add("Contact", f"<{self.params.contact}>")
         response.headers.add("Allow", ALLOW)
-        response.headers.add("Content-Type", "application/sdp")
-        response.body = answer
-        return [Respond(request, response), Notify(MediaChanged(request.body))]
+        if sdp:
+            response.headers.add("Content-Type", "application/sdp")
+            response.body = sdp
+        return response
 
     # -- building requests ----------------------------------------------------------
 

@@ -210,6 +210,19 @@ async def test_hold_and_unhold_keep_the_call(make_dialer: MakeDialer) -> None:
     assert report.duration_s >= 3.5
 
 
+async def test_offerless_reinvite_and_session_refresh_keep_the_call(
+    make_dialer: MakeDialer, tmp_path: Path
+) -> None:
+    prompt = speechlike(3.0, seed=14)
+    with Sipp.start_uas("reinvite_offerless", rtp_echo=True, calls=1) as sipp:
+        dialer = await make_dialer(sipp.address)
+        report = await call(dialer, sipp.uri(), prompt=prompt, record_to=tmp_path / "echo.wav")
+        assert await sipp.wait_async(10) == 0, sipp.report()  # it checks our offer in the 200
+    assert (report.outcome, report.reason) == ("completed", "prompt finished")
+    heard = ulaw_decode_samples(load_ulaw(tmp_path / "echo.wav"))
+    assert best_alignment(ulaw_decode_samples(prompt), heard).score > 0.8  # media kept flowing
+
+
 async def test_redirect_is_followed_to_the_new_contact(make_dialer: MakeDialer) -> None:
     with Sipp.start_uas("echo_answer", rtp_echo=True, calls=1) as target:
         keys = {"redirect_user": "moved", "redirect_port": str(target.port)}

@@ -10,6 +10,7 @@ from dialer.sip.call import (
     CallParams,
     CallRinging,
     CallState,
+    MediaAnswered,
     MediaChanged,
     OutboundCall,
     Outcome,
@@ -355,3 +356,32 @@ def test_response_helper_sanity() -> None:
     assert ok.to.tag == "callee" and ok.cseq.method == "INVITE"
     assert ok.headers.get("Via") == invite.headers.get("Via")
     assert isinstance(ok, Response)
+
+
+def test_update_without_sdp_is_a_session_refresh() -> None:
+    call, invite, _ = answered_call()
+    refresh = far_end_request(call, invite, "UPDATE", seq=1)
+    actions = call.on_request(refresh, 900.0)
+    (respond,) = [a for a in actions if isinstance(a, Respond)]
+    assert respond.response.status == 200 and respond.response.body == b""
+    assert events(actions) == [] and call.state is CallState.ANSWERED
+
+
+def test_offerless_reinvite_gets_our_offer_and_the_ack_carries_the_answer() -> None:
+    call, invite, _ = answered_call()
+    call.make_offer = lambda: b"v=0 our offer"
+    reinvite = far_end_request(call, invite, "INVITE", seq=1)
+    (respond,) = [a for a in call.on_request(reinvite, 5.0) if isinstance(a, Respond)]
+    assert respond.response.status == 200 and respond.response.body == b"v=0 our offer"
+    ack = far_end_request(call, invite, "ACK", seq=1, body=b"v=0 their answer")
+    (answer,) = events(call.on_request(ack, 5.1))
+    assert isinstance(answer, MediaAnswered) and answer.sdp == b"v=0 their answer"
+    # A later plain ACK (a retransmission) carries nothing new.
+    assert events(call.on_request(ack, 5.2)) == []
+
+
+def test_offerless_reinvite_without_an_offerer_is_refused() -> None:
+    call, invite, _ = answered_call()
+    reinvite = far_end_request(call, invite, "INVITE", seq=1)
+    (respond,) = [a for a in call.on_request(reinvite, 5.0) if isinstance(a, Respond)]
+    assert respond.response.status == 488 and call.state is CallState.ANSWERED
