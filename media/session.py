@@ -66,6 +66,7 @@ SAMPLES_PER_FRAME: Final = 160
 RELATCH_PACKETS: Final = 5  # consecutive packets a new source needs once we are latched
 _STATIC_G711: Final = {0: "PCMU", 8: "PCMA"}
 _HEADER: Final = struct.Struct("!BBHII")
+_LATE_TICK: Final = 1.5 * FRAME_INTERVAL  # a tick this late means some were missed
 _RECEIVE_HEADER: Final = struct.Struct("!xBHII")  # marker known clear: PT is the byte
 _VERSION_OCTET: Final = 0x80
 _UNSPECIFIED: Final = ("0.0.0.0", "::")
@@ -412,8 +413,9 @@ class RtpSession:
         last, self._last_tick = self._last_tick, now
         elapsed = 1
         if last is not None:
-            elapsed = round((now - last) / FRAME_INTERVAL)
-            if elapsed <= 0:
+            if now - last > _LATE_TICK:  # the clock caught up on missed ticks
+                elapsed = round((now - last) / FRAME_INTERVAL)
+            elif now <= last:
                 return
             self._timestamp = (self._timestamp + SAMPLES_PER_FRAME * elapsed) & 0xFFFF_FFFF
         if not self._media_started:
@@ -427,7 +429,8 @@ class RtpSession:
         # Prompts run in real time: skipped ticks and hold consume audio too.
         payload = None
         if self._prompts:
-            for _ in range(elapsed):
+            payload = self._next_frame()
+            for _ in range(elapsed - 1):
                 payload = self._next_frame() if self._prompts else None
         if not self._sending:
             return
