@@ -1,0 +1,1 @@
+"""Campaigns: state tables, pure policy decisions, schedules and calling-hours compliance."""

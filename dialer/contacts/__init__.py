@@ -1,0 +1,1 @@
+"""Contact lists: CSV import, phone-number normalisation, the records a campaign dials."""

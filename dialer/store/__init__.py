@@ -1,0 +1,1 @@
+"""Durable state behind a repository interface; SQLite (WAL) is the embedded default."""
