@@ -1,0 +1,189 @@
+"""What the campaign engine needs from durable storage, as a Protocol.
+
+SQLite (`dialer.store.sqlite`) implements it today; PostgreSQL can later. The
+interface is synchronous: the engine calls it from one writer thread (or via
+`asyncio.to_thread` with one store object per thread), never from the loop.
+Every method is one transaction: it either happens entirely or not at all.
+Times are Unix seconds handed in as `now`; the store never reads a clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from dialer.campaign.model import (
+    AttemptOutcome,
+    AttemptState,
+    CampaignEvent,
+    CampaignState,
+    LeadEvent,
+    LeadState,
+)
+from dialer.contacts.record import ContactRecord
+
+
+class StoreError(Exception):
+    """Base of every error the store raises on purpose."""
+
+
+class NotFound(StoreError, LookupError):
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"no {kind} {key!r}")
+        self.kind = kind
+        self.key = key
+
+
+class AttemptInFlight(StoreError):
+    """The lead already has an attempt in flight (or is being removed while one is)."""
+
+    def __init__(self, lead_id: int) -> None:
+        super().__init__(f"lead {lead_id} already has an attempt in flight")
+        self.lead_id = lead_id
+
+
+class OnDoNotCallList(StoreError):
+    def __init__(self, number: str) -> None:
+        super().__init__(f"{number} is on the do-not-call list")
+        self.number = number
+
+
+class InvalidNumber(StoreError, ValueError):
+    def __init__(self, number: str) -> None:
+        super().__init__(f"not an E.164 number: {number!r}")
+        self.number = number
+
+
+class ImportRejected(StoreError):
+    """One record broke a rule; the whole import was rolled back."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"import rolled back: line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
+class SchemaError(StoreError):
+    """The database's schema cannot be used by this code (newer, or damaged)."""
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: int
+    name: str
+    description: str
+    state: CampaignState
+    failure_reason: str | None
+    settings: Mapping[str, object]
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class Lead:
+    id: int
+    campaign_id: int
+    name: str
+    phone: str | None
+    email: str | None
+    secondary_phone: str | None
+    timezone: str | None
+    attributes: Mapping[str, str]
+    state: LeadState
+    attempts: int  # finished attempts, interrupted ones included
+    next_attempt_at: float | None
+    last_outcome: str | None
+    last_attempt_at: float | None
+    removed_at: float | None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    id: int
+    lead_id: int
+    campaign_id: int
+    number: str
+    state: AttemptState
+    started_at: float
+    result: AttemptOutcome | None  # None while in flight
+    finished_at: float | None
+
+
+@dataclass(frozen=True)
+class ReconcilePolicy:
+    """What to do with a lead whose attempt was cut short by a crash."""
+
+    max_attempts: int  # attempts (this one counted) at which the lead is exhausted
+    retry_delay_s: float  # otherwise dial again this long after the restart
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    interrupted: int  # attempts closed as failed/"interrupted: dialer restarted"
+    rescheduled: int
+    exhausted: int  # leads moved to max_retries
+
+
+INTERRUPTED_REASON = "interrupted: dialer restarted"
+
+
+class Repository(Protocol):
+    # campaigns
+    def create_campaign(
+        self,
+        name: str,
+        *,
+        now: float,
+        description: str = "",
+        settings: Mapping[str, object] | None = None,
+    ) -> int: ...
+
+    def get_campaign(self, campaign_id: int) -> Campaign: ...
+
+    def set_campaign_state(
+        self, campaign_id: int, event: CampaignEvent, *, now: float, reason: str | None = None
+    ) -> Campaign: ...
+
+    # leads
+    def import_contacts(
+        self, campaign_id: int, records: Sequence[ContactRecord], *, now: float
+    ) -> int: ...
+
+    def get_lead(self, lead_id: int) -> Lead: ...
+
+    def due_leads(self, campaign_id: int, now: float, limit: int) -> list[Lead]: ...
+
+    def reset_lead(self, lead_id: int, *, now: float) -> Lead: ...
+
+    def mark_completed(self, lead_id: int, *, now: float) -> Lead: ...
+
+    def remove_lead(self, lead_id: int, *, now: float) -> None: ...
+
+    # the attempt ledger
+    def begin_attempt(self, lead_id: int, number: str, now: float) -> int: ...
+
+    def finish_attempt(
+        self,
+        attempt_id: int,
+        result: AttemptOutcome,
+        now: float,
+        *,
+        then: LeadEvent,
+        next_attempt_at: float | None = None,
+    ) -> bool: ...
+
+    def get_attempt(self, attempt_id: int) -> Attempt: ...
+
+    def in_flight_attempts(self) -> list[Attempt]: ...
+
+    def reconcile_in_flight(self, policy: ReconcilePolicy, now: float) -> ReconcileReport: ...
+
+    # do not call
+    def add_dnc(
+        self, number: str, *, now: float, campaign_id: int | None = None, source: str = ""
+    ) -> bool: ...
+
+    def dnc_contains(self, number: str, campaign_id: int | None = None) -> bool: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,549 @@
+"""The Repository on SQLite (stdlib sqlite3), WAL mode: the embedded default.
+
+Threading rule: one `SqliteStore` (one connection) per thread. The connection
+keeps sqlite3's `check_same_thread=True`, so using it from another thread is a
+`ProgrammingError`, not silent corruption. The engine calls the store from a
+single writer thread, or via `asyncio.to_thread` with a store per worker
+thread; several stores (threads or processes) on one file are safe: every
+write runs in `BEGIN IMMEDIATE`, so writers queue on the database lock (up to
+`busy_timeout`) instead of failing with SQLITE_BUSY when a read transaction
+tries to upgrade to a write mid-way.
+
+Pragmas:
+- journal_mode=WAL: readers never block the writer and vice versa;
+- synchronous=FULL: in WAL mode NORMAL may lose the last commits on power
+  loss. An attempt row is committed before its INVITE leaves; losing that row
+  after the call was placed would let a restart dial the lead again. One fsync
+  per commit (a few ms) is cheap next to a SIP call;
+- foreign_keys=ON: sqlite leaves them off by default;
+- busy_timeout: concurrent writers wait rather than fail.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from dialer.campaign.model import (
+    AnsweredBy,
+    AttemptOutcome,
+    AttemptState,
+    CallOutcome,
+    CampaignEvent,
+    CampaignState,
+    LeadEvent,
+    LeadState,
+    next_campaign_state,
+    next_lead_state,
+)
+from dialer.contacts.record import ContactRecord
+from dialer.store.repository import (
+    INTERRUPTED_REASON,
+    Attempt,
+    AttemptInFlight,
+    Campaign,
+    ImportRejected,
+    InvalidNumber,
+    Lead,
+    NotFound,
+    OnDoNotCallList,
+    ReconcilePolicy,
+    ReconcileReport,
+    SchemaError,
+)
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_MIGRATION_NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_NOW_SQL = "(julianday('now') - 2440587.5) * 86400.0"  # Unix seconds, for bookkeeping only
+
+_LEAD_COLUMNS = (
+    "id, campaign_id, name, phone, email, secondary_phone, timezone, attributes, state,"
+    " attempts, next_attempt_at, last_outcome, last_attempt_at, removed_at"
+)
+_ATTEMPT_COLUMNS = (
+    "id, lead_id, campaign_id, number, state, started_at, outcome, sip_code, reason,"
+    " answered_by, variables, duration_s, finished_at"
+)
+# Merge rule for a phone already in the campaign (earlier in the file or an earlier
+# import): the later record wins for every field it fills in, attributes merge key
+# by key (later wins), and the lead's state, attempts and history stay as they were.
+_UPSERT_LEAD = """
+INSERT INTO leads (campaign_id, name, phone, email, secondary_phone, timezone, attributes,
+                   state, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (campaign_id, phone) DO UPDATE SET
+    name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE leads.name END,
+    email = coalesce(excluded.email, leads.email),
+    secondary_phone = coalesce(excluded.secondary_phone, leads.secondary_phone),
+    timezone = coalesce(excluded.timezone, leads.timezone),
+    attributes = json_patch(leads.attributes, excluded.attributes),
+    updated_at = excluded.updated_at
+"""
+_IN_DNC = (
+    "EXISTS (SELECT 1 FROM dnc WHERE dnc.number = {number}"
+    " AND (dnc.campaign_id IS NULL OR dnc.campaign_id = {campaign}))"
+)
+
+
+def is_e164(number: str) -> bool:
+    return _E164.fullmatch(number) is not None
+
+
+def _require_e164(number: str) -> None:
+    if not is_e164(number):
+        raise InvalidNumber(number)
+
+
+def migrations(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, str]]:
+    """(version, sql) for every migration file, checked to be numbered 1, 2, 3..."""
+    found: list[tuple[int, str]] = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _MIGRATION_NAME.fullmatch(path.name)
+        if match is None:
+            raise SchemaError(f"migration file name not NNNN_name.sql: {path.name}")
+        found.append((int(match.group(1)), path.read_text(encoding="utf-8")))
+    versions = [version for version, _ in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise SchemaError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    return found
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a script into statements (executescript would commit our transaction)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending
+            pending = ""
+    leftover = [ln for ln in pending.splitlines() if ln.strip() and not ln.strip().startswith("--")]
+    if leftover:
+        raise SchemaError(f"unterminated statement in migration: {leftover[0]!r}")
+
+
+class SqliteStore:
+    """Repository on one SQLite file; see the module docstring for the threading rule."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        busy_timeout_ms: int = 5000,
+        migrations_dir: Path = MIGRATIONS_DIR,
+    ) -> None:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
+        self._db = sqlite3.connect(
+            path, isolation_level=None, timeout=busy_timeout_ms / 1000, check_same_thread=True
+        )
+        self._db.row_factory = sqlite3.Row
+        self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal" and str(path) != ":memory:":
+            self._db.close()
+            raise SchemaError(f"cannot switch {path} to WAL mode (got {mode!r})")
+        self._db.execute("PRAGMA synchronous = FULL")
+        self._db.execute("PRAGMA foreign_keys = ON")
+        try:
+            self.schema_version = self._migrate(migrations(migrations_dir))
+        except BaseException:
+            self._db.close()
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; the write lock is taken up front (see the docstring)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+    def _migrate(self, available: list[tuple[int, str]]) -> int:
+        """Apply the pending migrations in one transaction; return the schema version."""
+        newest = len(available)
+        with self._write() as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                " version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
+            )
+            current = db.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0
+            if current > newest:
+                raise SchemaError(
+                    f"database schema is version {current}, this code knows up to {newest}:"
+                    " refusing to open it (upgrade the dialer)"
+                )
+            for version, script in available[current:]:
+                for statement in _statements(script):
+                    db.execute(statement)
+                db.execute(
+                    f"INSERT INTO schema_version (version, applied_at) VALUES (?, {_NOW_SQL})",
+                    (version,),
+                )
+                log.info("schema migrated to version %d", version)
+        return newest
+
+    # -- campaigns ---------------------------------------------------------------
+
+    def create_campaign(
+        self,
+        name: str,
+        *,
+        now: float,
+        description: str = "",
+        settings: Mapping[str, object] | None = None,
+    ) -> int:
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO campaigns (name, description, settings, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (name, description, json.dumps(dict(settings or {})), now, now),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def get_campaign(self, campaign_id: int) -> Campaign:
+        row = self._db.execute("SELECT * FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
+        if row is None:
+            raise NotFound("campaign", campaign_id)
+        return Campaign(
+            id=row["id"],
+            name=row["name"],
+            description=row["description"],
+            state=CampaignState(row["state"]),
+            failure_reason=row["failure_reason"],
+            settings=json.loads(row["settings"]),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    def set_campaign_state(
+        self, campaign_id: int, event: CampaignEvent, *, now: float, reason: str | None = None
+    ) -> Campaign:
+        if (event is CampaignEvent.FAIL) != bool(reason):
+            raise ValueError("a reason is given with FAIL, and only with FAIL")
+        with self._write() as db:
+            before = self.get_campaign(campaign_id).state
+            after = next_campaign_state(before, event)
+            db.execute(
+                "UPDATE campaigns SET state = ?, failure_reason = ?, updated_at = ? WHERE id = ?",
+                (after, reason, now, campaign_id),
+            )
+        log.info("campaign %d: %s -(%s)-> %s", campaign_id, before, event, after)
+        return self.get_campaign(campaign_id)
+
+    def _require_campaign(self, campaign_id: int) -> None:
+        if self._db.execute("SELECT 1 FROM campaigns WHERE id = ?", (campaign_id,)).fetchone():
+            return
+        raise NotFound("campaign", campaign_id)
+
+    # -- leads -------------------------------------------------------------------
+
+    def import_contacts(
+        self, campaign_id: int, records: Sequence[ContactRecord], *, now: float
+    ) -> int:
+        """Add the records as leads in ONE transaction; return how many leads are new.
+
+        Duplicates by phone merge (rule at `_UPSERT_LEAD`). A record with only a
+        secondary phone has it promoted to primary; one with no phone at all
+        becomes an `invalid` lead. Any bad record rolls back the whole import.
+        """
+        with self._write() as db:
+            self._require_campaign(campaign_id)
+            count = "SELECT count(*) FROM leads WHERE campaign_id = ?"
+            before = db.execute(count, (campaign_id,)).fetchone()[0]
+            for record in records:
+                phone = record.phone or record.secondary_phone
+                secondary = record.secondary_phone if record.phone else None
+                for number in (phone, secondary):
+                    if number is not None and not is_e164(number):
+                        raise ImportRejected(record.line, f"not an E.164 number: {number!r}")
+                state = LeadState.CREATED if phone else LeadState.INVALID
+                params = (
+                    campaign_id,
+                    record.name,
+                    phone,
+                    record.email,
+                    secondary,
+                    record.timezone,
+                    json.dumps(record.attributes),
+                    state,
+                    now,
+                    now,
+                )
+                try:
+                    db.execute(_UPSERT_LEAD, params)
+                except sqlite3.IntegrityError as error:
+                    raise ImportRejected(record.line, str(error)) from error
+            created: int = db.execute(count, (campaign_id,)).fetchone()[0] - before
+        log.info(
+            "campaign %d: imported %d records, %d new leads", campaign_id, len(records), created
+        )
+        return created
+
+    def get_lead(self, lead_id: int) -> Lead:
+        row = self._db.execute(
+            f"SELECT {_LEAD_COLUMNS} FROM leads WHERE id = ?", (lead_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound("lead", lead_id)
+        return _lead(row)
+
+    def _live_lead(self, lead_id: int) -> Lead:
+        lead = self.get_lead(lead_id)
+        if lead.removed_at is not None:
+            raise NotFound("lead", lead_id)
+        return lead
+
+    def due_leads(self, campaign_id: int, now: float, limit: int) -> list[Lead]:
+        """Leads to dial now: created or rescheduled and due, not on a DNC list, not in flight."""
+        in_dnc = _IN_DNC.format(number="leads.phone", campaign="leads.campaign_id")
+        rows = self._db.execute(
+            f"SELECT {_LEAD_COLUMNS} FROM leads"
+            " WHERE campaign_id = ? AND state IN (?, ?) AND removed_at IS NULL"
+            " AND phone IS NOT NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+            f" AND NOT {in_dnc}"
+            " AND NOT EXISTS (SELECT 1 FROM attempts"
+            "   WHERE attempts.lead_id = leads.id AND attempts.state = 'in_flight')"
+            " ORDER BY coalesce(next_attempt_at, 0), id LIMIT ?",
+            (campaign_id, LeadState.CREATED, LeadState.RESCHEDULED, now, limit),
+        ).fetchall()
+        return [_lead(row) for row in rows]
+
+    def _move_lead(self, lead: Lead, event: LeadEvent, now: float, **columns: object) -> LeadState:
+        """Apply the lead table's transition, with any other columns set alongside."""
+        after = next_lead_state(lead.state, event)
+        assignments = "".join(f", {name} = ?" for name in columns)  # names are ours, not input
+        self._db.execute(
+            f"UPDATE leads SET state = ?, updated_at = ?{assignments} WHERE id = ?",
+            (after, now, *columns.values(), lead.id),
+        )
+        log.info("lead %d: %s -(%s)-> %s", lead.id, lead.state, event, after)
+        return after
+
+    def reset_lead(self, lead_id: int, *, now: float) -> Lead:
+        """Manager: a final lead starts over, attempts counted from zero."""
+        with self._write():
+            lead = self._live_lead(lead_id)
+            self._move_lead(lead, LeadEvent.RESET, now, attempts=0, next_attempt_at=None)
+        return self.get_lead(lead_id)
+
+    def mark_completed(self, lead_id: int, *, now: float) -> Lead:
+        with self._write():
+            self._move_lead(self._live_lead(lead_id), LeadEvent.MARK_COMPLETED, now)
+        return self.get_lead(lead_id)
+
+    def remove_lead(self, lead_id: int, *, now: float) -> None:
+        """Manager: the lead is never dialled again; its attempts stay in the ledger."""
+        with self._write() as db:
+            self._live_lead(lead_id)
+            in_flight = db.execute(
+                "SELECT 1 FROM attempts WHERE lead_id = ? AND state = 'in_flight'", (lead_id,)
+            ).fetchone()
+            if in_flight:
+                raise AttemptInFlight(lead_id)
+            db.execute(
+                "UPDATE leads SET removed_at = ?, updated_at = ? WHERE id = ?", (now, now, lead_id)
+            )
+        log.info("lead %d: removed", lead_id)
+
+    # -- the attempt ledger ------------------------------------------------------
+
+    def begin_attempt(self, lead_id: int, number: str, now: float) -> int:
+        """Commit an in-flight attempt (call this BEFORE the INVITE is sent); lead -> processing.
+
+        The partial unique index `attempts_one_in_flight` is what refuses a second
+        attempt for the lead, so two writers racing cannot both win.
+        """
+        _require_e164(number)
+        with self._write() as db:
+            lead = self._live_lead(lead_id)
+            if self._in_dnc(number, lead.campaign_id):
+                raise OnDoNotCallList(number)
+            try:
+                cursor = db.execute(
+                    "INSERT INTO attempts (lead_id, campaign_id, number, started_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (lead_id, lead.campaign_id, number, now),
+                )
+            except sqlite3.IntegrityError as error:
+                if "attempts.lead_id" in str(error):
+                    raise AttemptInFlight(lead_id) from error
+                raise
+            self._move_lead(lead, LeadEvent.DIAL, now)
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def finish_attempt(
+        self,
+        attempt_id: int,
+        result: AttemptOutcome,
+        now: float,
+        *,
+        then: LeadEvent,
+        next_attempt_at: float | None = None,
+    ) -> bool:
+        """Write the outcome once and move the lead by `then`, in one transaction.
+
+        False (and nothing written) when the attempt already has its outcome: the
+        first one stands. `then` is checked before anything is written.
+        """
+        with self._write() as db:
+            attempt = self.get_attempt(attempt_id)
+            if attempt.state is AttemptState.FINISHED:
+                return False
+            lead = self.get_lead(attempt.lead_id)
+            next_lead_state(lead.state, then)  # raises before the ledger is touched
+            db.execute(
+                "UPDATE attempts SET state = 'finished', outcome = ?, sip_code = ?, reason = ?,"
+                " answered_by = ?, variables = ?, duration_s = ?, finished_at = ?"
+                " WHERE id = ? AND state = 'in_flight'",
+                (
+                    result.outcome,
+                    result.sip_code,
+                    result.reason,
+                    result.answered_by,
+                    json.dumps(dict(result.variables)),
+                    result.duration_s,
+                    now,
+                    attempt_id,
+                ),
+            )
+            self._move_lead(
+                lead,
+                then,
+                now,
+                attempts=lead.attempts + 1,
+                last_attempt_at=now,
+                last_outcome=str(result.outcome),
+                next_attempt_at=next_attempt_at,
+            )
+        return True
+
+    def get_attempt(self, attempt_id: int) -> Attempt:
+        row = self._db.execute(
+            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE id = ?", (attempt_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound("attempt", attempt_id)
+        return _attempt(row)
+
+    def in_flight_attempts(self) -> list[Attempt]:
+        rows = self._db.execute(
+            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE state = 'in_flight' ORDER BY id"
+        ).fetchall()
+        return [_attempt(row) for row in rows]
+
+    def reconcile_in_flight(self, policy: ReconcilePolicy, now: float) -> ReconcileReport:
+        """On start: close attempts a crash left in flight, counted as failed, never redialled
+        blindly; each lead is rescheduled, or exhausted once it reached policy.max_attempts."""
+        rescheduled = exhausted = 0
+        with self._write() as db:
+            stranded = self.in_flight_attempts()
+            for attempt in stranded:
+                lead = self.get_lead(attempt.lead_id)
+                db.execute(
+                    "UPDATE attempts SET state = 'finished', outcome = ?, reason = ?,"
+                    " variables = '{}', finished_at = ? WHERE id = ?",
+                    (CallOutcome.FAILED, INTERRUPTED_REASON, now, attempt.id),
+                )
+                if lead.attempts + 1 >= policy.max_attempts:
+                    event, retry_at = LeadEvent.EXHAUST, None
+                    exhausted += 1
+                else:
+                    event, retry_at = LeadEvent.RESCHEDULE, now + policy.retry_delay_s
+                    rescheduled += 1
+                self._move_lead(
+                    lead,
+                    event,
+                    now,
+                    attempts=lead.attempts + 1,
+                    last_attempt_at=now,
+                    last_outcome=str(CallOutcome.FAILED),
+                    next_attempt_at=retry_at,
+                )
+        report = ReconcileReport(len(stranded), rescheduled, exhausted)
+        if stranded:
+            log.warning("reconciled attempts left in flight: %s", report)
+        return report
+
+    # -- do not call -------------------------------------------------------------
+
+    def add_dnc(
+        self, number: str, *, now: float, campaign_id: int | None = None, source: str = ""
+    ) -> bool:
+        """Add a number (to every campaign when campaign_id is None); False if already there."""
+        _require_e164(number)
+        with self._write() as db:
+            if campaign_id is not None:
+                self._require_campaign(campaign_id)
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO dnc (number, campaign_id, source, added_at)"
+                " VALUES (?, ?, ?, ?)",
+                (number, campaign_id, source, now),
+            )
+        return cursor.rowcount == 1
+
+    def dnc_contains(self, number: str, campaign_id: int | None = None) -> bool:
+        """On the global list, or on this campaign's list when one is given."""
+        _require_e164(number)
+        return self._in_dnc(number, campaign_id)
+
+    def _in_dnc(self, number: str, campaign_id: int | None) -> bool:
+        query = "SELECT " + _IN_DNC.format(number="?", campaign="?")
+        return bool(self._db.execute(query, (number, campaign_id)).fetchone()[0])
+
+
+def _lead(row: sqlite3.Row) -> Lead:
+    return Lead(
+        id=row["id"],
+        campaign_id=row["campaign_id"],
+        name=row["name"],
+        phone=row["phone"],
+        email=row["email"],
+        secondary_phone=row["secondary_phone"],
+        timezone=row["timezone"],
+        attributes=json.loads(row["attributes"]),
+        state=LeadState(row["state"]),
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        last_outcome=row["last_outcome"],
+        last_attempt_at=row["last_attempt_at"],
+        removed_at=row["removed_at"],
+    )
+
+
+def _attempt(row: sqlite3.Row) -> Attempt:
+    result = None
+    if row["outcome"] is not None:
+        result = AttemptOutcome(
+            outcome=CallOutcome(row["outcome"]),
+            sip_code=row["sip_code"],
+            reason=row["reason"] or "",
+            answered_by=AnsweredBy(row["answered_by"]) if row["answered_by"] else None,
+            variables=json.loads(row["variables"] or "{}"),
+            duration_s=row["duration_s"],
+        )
+    return Attempt(
+        id=row["id"],
+        lead_id=row["lead_id"],
+        campaign_id=row["campaign_id"],
+        number=row["number"],
+        state=AttemptState(row["state"]),
+        started_at=row["started_at"],
+        result=result,
+        finished_at=row["finished_at"],
+    )
