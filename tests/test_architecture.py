@@ -16,7 +16,7 @@ SHELL = {
 }
 CORE = sorted(
     str(path.relative_to(ROOT))
-    for folder in ("dialer/sip", "media")
+    for folder in ("dialer/sip", "dialer/campaign", "dialer/contacts", "media")
     for path in (ROOT / folder).glob("*.py")
     if str(path.relative_to(ROOT)) not in SHELL
 )
