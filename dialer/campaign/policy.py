@@ -1,0 +1,84 @@
+"""What happens to a lead after an attempt: pure decisions, (rules, facts, now) -> next step.
+
+A lead ends `completed` when the call reached its goal: answered, or, with a
+goal variable ("retry until goal"), answered *and* the flow set the variable
+to the goal value. A retryable outcome is rescheduled after its delay until
+`max_attempts` is used up (`max_retries`). Outcomes that no retry would change
+(rejected, and anything not in `retry_outcomes`) end the lead as completed with
+that outcome recorded; the attempt ledger keeps what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from dialer.campaign.model import AnsweredBy, AttemptOutcome, CallOutcome, LeadEvent
+
+DEFAULT_RETRY_OUTCOMES = frozenset({CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.FAILED})
+
+
+class RulesError(ValueError):
+    """Retry rules that cannot work (named field, reason)."""
+
+
+@dataclass(frozen=True)
+class RetryRules:
+    max_attempts: int = 3
+    retry_delay_s: float = 3600.0
+    delay_by_outcome: Mapping[str, float] = field(default_factory=dict)  # e.g. {"busy": 600}
+    retry_outcomes: frozenset[str] = DEFAULT_RETRY_OUTCOMES
+    retry_voicemail: bool = False  # an answer by a machine counts as not reached
+    goal_variable: str | None = None  # e.g. "confirmed": completed only when set to goal_value
+    goal_value: str = "true"
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise RulesError("max_attempts must be at least 1")
+        if self.retry_delay_s < 0 or any(d < 0 for d in self.delay_by_outcome.values()):
+            raise RulesError("retry delays cannot be negative")
+        known = {o.value for o in CallOutcome}
+        unknown = (set(self.retry_outcomes) | set(self.delay_by_outcome)) - known
+        if unknown:
+            raise RulesError(f"unknown outcomes {sorted(unknown)}; known: {sorted(known)}")
+
+    def delay_for(self, outcome: str) -> float:
+        return self.delay_by_outcome.get(outcome, self.retry_delay_s)
+
+
+@dataclass(frozen=True)
+class NextStep:
+    event: LeadEvent  # complete, reschedule or exhaust
+    next_attempt_at: float | None
+    reason: str
+
+
+def after_attempt(
+    rules: RetryRules, attempts_made: int, result: AttemptOutcome, now: float
+) -> NextStep:
+    """The lead's next step once attempt number `attempts_made` (1-based) ended with `result`."""
+    outcome = str(result.outcome)
+    reached = outcome == CallOutcome.COMPLETED and not (
+        rules.retry_voicemail and result.answered_by == AnsweredBy.MACHINE
+    )
+    if reached:
+        if rules.goal_variable is None:
+            return NextStep(LeadEvent.COMPLETE, None, "reached")
+        if result.variables.get(rules.goal_variable) == rules.goal_value:
+            return NextStep(LeadEvent.COMPLETE, None, f"goal {rules.goal_variable} reached")
+        retry_key = outcome  # answered without the goal: try again like any miss
+    elif outcome == CallOutcome.COMPLETED:
+        retry_key = "voicemail"
+    else:
+        retry_key = outcome
+    retryable = (
+        retry_key in rules.retry_outcomes
+        or retry_key == "voicemail"
+        or (retry_key == CallOutcome.COMPLETED and rules.goal_variable is not None)
+    )
+    if not retryable:
+        return NextStep(LeadEvent.COMPLETE, None, f"final outcome {outcome}")
+    if attempts_made >= rules.max_attempts:
+        return NextStep(LeadEvent.EXHAUST, None, f"{outcome} after {attempts_made} attempts")
+    delay = rules.delay_for(outcome)
+    return NextStep(LeadEvent.RESCHEDULE, now + delay, f"{outcome}: retry in {delay:g}s")
