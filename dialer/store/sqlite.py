@@ -309,19 +309,48 @@ class SqliteStore:
         return lead
 
     def due_leads(self, campaign_id: int, now: float, limit: int) -> list[Lead]:
-        """Leads to dial now: created or rescheduled and due, not on a DNC list, not in flight."""
-        in_dnc = _IN_DNC.format(number="leads.phone", campaign="leads.campaign_id")
+        """Leads to dial now: created or rescheduled and due, not in flight.
+
+        Leads on a do-not-call list are returned too: the list is checked at dial time
+        (`begin_attempt` refuses them), which is when the engine marks them do_not_call.
+        Filtering them here would leave them open forever and the campaign unfinished.
+        """
         rows = self._db.execute(
             f"SELECT {_LEAD_COLUMNS} FROM leads"
             " WHERE campaign_id = ? AND state IN (?, ?) AND removed_at IS NULL"
             " AND phone IS NOT NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
-            f" AND NOT {in_dnc}"
             " AND NOT EXISTS (SELECT 1 FROM attempts"
             "   WHERE attempts.lead_id = leads.id AND attempts.state = 'in_flight')"
             " ORDER BY coalesce(next_attempt_at, 0), id LIMIT ?",
             (campaign_id, LeadState.CREATED, LeadState.RESCHEDULED, now, limit),
         ).fetchall()
         return [_lead(row) for row in rows]
+
+    def list_leads(self, campaign_id: int, *, include_removed: bool = False) -> list[Lead]:
+        """The campaign's leads in id (import) order; removed ones only when asked."""
+        self._require_campaign(campaign_id)
+        live = "" if include_removed else " AND removed_at IS NULL"
+        rows = self._db.execute(
+            f"SELECT {_LEAD_COLUMNS} FROM leads WHERE campaign_id = ?{live} ORDER BY id",
+            (campaign_id,),
+        ).fetchall()
+        return [_lead(row) for row in rows]
+
+    def campaign_counts(self, campaign_id: int) -> dict[str, int]:
+        """Live leads per LeadState (every state present, zeros included), plus
+        "removed" (leads a manager removed) and "in_flight" (attempts in flight)."""
+        self._require_campaign(campaign_id)
+        counts = {str(state): 0 for state in LeadState} | {"removed": 0, "in_flight": 0}
+        # one statement, so one snapshot: the numbers add up even while calls finish
+        rows = self._db.execute(
+            "SELECT CASE WHEN removed_at IS NULL THEN state ELSE 'removed' END AS kind, count(*)"
+            " FROM leads WHERE campaign_id = ? GROUP BY kind"
+            " UNION ALL SELECT 'in_flight', count(*) FROM attempts"
+            " WHERE campaign_id = ? AND state = 'in_flight'",
+            (campaign_id, campaign_id),
+        ).fetchall()
+        counts.update({row[0]: row[1] for row in rows})
+        return counts
 
     def _move_lead(self, lead: Lead, event: LeadEvent, now: float, **columns: object) -> LeadState:
         """Apply the lead table's transition, with any other columns set alongside."""
@@ -344,6 +373,22 @@ class SqliteStore:
     def mark_completed(self, lead_id: int, *, now: float) -> Lead:
         with self._write():
             self._move_lead(self._live_lead(lead_id), LeadEvent.MARK_COMPLETED, now)
+        return self.get_lead(lead_id)
+
+    def defer_lead(self, lead_id: int, next_attempt_at: float, *, now: float) -> Lead:
+        """Not now (outside calling hours): the lead keeps its state and waits until then."""
+        with self._write() as db:
+            self._live_lead(lead_id)
+            db.execute(
+                "UPDATE leads SET next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                (next_attempt_at, now, lead_id),
+            )
+        return self.get_lead(lead_id)
+
+    def block_lead(self, lead_id: int, *, now: float) -> Lead:
+        """The number is on a do-not-call list: the lead is never dialled."""
+        with self._write():
+            self._move_lead(self._live_lead(lead_id), LeadEvent.BLOCK, now)
         return self.get_lead(lead_id)
 
     def remove_lead(self, lead_id: int, *, now: float) -> None:
@@ -444,6 +489,15 @@ class SqliteStore:
     def in_flight_attempts(self) -> list[Attempt]:
         rows = self._db.execute(
             f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE state = 'in_flight' ORDER BY id"
+        ).fetchall()
+        return [_attempt(row) for row in rows]
+
+    def list_attempts(self, campaign_id: int) -> list[Attempt]:
+        """The campaign's whole ledger in id (dialling) order, removed leads' attempts included."""
+        self._require_campaign(campaign_id)
+        rows = self._db.execute(
+            f"SELECT {_ATTEMPT_COLUMNS} FROM attempts WHERE campaign_id = ? ORDER BY id",
+            (campaign_id,),
         ).fetchall()
         return [_attempt(row) for row in rows]
 

@@ -461,15 +461,18 @@ def test_dnc_global_and_per_campaign(store: SqliteStore, campaign: int) -> None:
         store.add_dnc("+14155550100", now=T0, campaign_id=999)
 
 
-def test_due_leads_skip_dnc_and_respect_limit_and_order(store: SqliteStore, campaign: int) -> None:
+def test_due_leads_include_dnc_numbers_for_dial_time_refusal_and_respect_limit_and_order(
+    store: SqliteStore, campaign: int
+) -> None:
     records = [contact(n, f"+1415555{n:04d}") for n in range(2, 7)]
     store.import_contacts(campaign, records, now=T0)
     store.add_dnc("+14155550003", now=T0)
     due = store.due_leads(campaign, T0, 10)
-    assert [lead.phone for lead in due] == [
-        "+14155550002",
-        "+14155550004",
-        "+14155550005",
-        "+14155550006",
-    ]
+    # The DNC number is still due: begin_attempt refuses it, and the engine blocks the lead.
+    assert [lead.phone for lead in due] == [f"+1415555{n:04d}" for n in range(2, 7)]
+    blocked = next(lead for lead in due if lead.phone == "+14155550003")
+    with pytest.raises(OnDoNotCallList):
+        store.begin_attempt(blocked.id, "+14155550003", T0)
+    assert store.block_lead(blocked.id, now=T0).state == "do_not_call"
+    assert "+14155550003" not in [lead.phone for lead in store.due_leads(campaign, T0, 10)]
     assert len(store.due_leads(campaign, T0, 2)) == 2

@@ -1,0 +1,337 @@
+"""CampaignActor: dials a campaign's leads within its limits and records every outcome.
+
+One actor per running campaign. Its mailbox serialises everything that
+changes the campaign, so the limits are plain counters:
+
+- the campaign's own `max_concurrent` calls;
+- `ChannelPool`s shared with other campaigns: the global limit and the trunk's
+  channels;
+- the trunk's `TrunkPacer` (calls per second, backing off on 503/Retry-After);
+- calling hours: the campaign window and the recipient's local time in every
+  zone of the number (a lead outside them is deferred to the next allowed
+  instant, not dialled).
+
+The order of a dial is the ledger's rule: the attempt row is committed
+(`begin_attempt`) before the CallActor exists, so the INVITE can never leave
+without a record; the CallActor's one `CallFinished` is written once with the
+lead's next step (`finish_attempt`), decided by the retry policy. Calls run as
+temporary children of the campaign's own call supervisor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from datetime import time as dt_time
+from zoneinfo import ZoneInfo
+
+from actors.call import CallActor, CallFinished
+from actors.runtime import Actor, spawn
+from actors.supervisor import ChildSpec, Restart, Supervisor
+from dialer.calling import CallRequest
+from dialer.campaign.compliance import (
+    DEFAULT_HOURS,
+    CallingWindow,
+    RecipientHours,
+    may_call,
+    next_allowed,
+    zones_for_number,
+)
+from dialer.campaign.model import AttemptOutcome, CallOutcome, CampaignEvent
+from dialer.campaign.pacing import TrunkPacer
+from dialer.campaign.policy import RetryRules, after_attempt
+from dialer.runtime import Dialer
+from dialer.store.repository import AttemptInFlight, Lead, OnDoNotCallList
+from dialer.store.worker import StoreWorker
+
+log = logging.getLogger("dialer.campaign")
+
+IDLE_POLL_S = 1.0  # nothing due: look again this often (retries come due, channels free up)
+NO_WINDOW_RETRY_S = 3600.0  # no allowed instant within the horizon: look again then
+
+
+class ChannelPool:
+    """A count of simultaneous calls shared by several campaigns (a trunk, the whole box)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.in_use = 0
+        self.peak = 0
+
+    def try_take(self) -> bool:
+        if self.in_use >= self.size:
+            return False
+        self.in_use += 1
+        self.peak = max(self.peak, self.in_use)
+        return True
+
+    def give_back(self) -> None:
+        self.in_use = max(0, self.in_use - 1)
+
+
+@dataclass(frozen=True)
+class CampaignPlan:
+    campaign_id: int
+    trunk: str = "default"
+    max_concurrent: int = 10
+    rules: RetryRules = field(default_factory=RetryRules)
+    window: CallingWindow | None = None  # None: any time the recipient hours allow
+    hours: RecipientHours = DEFAULT_HOURS
+    prompt: bytes | None = None
+    ring_timeout_s: float | None = None
+    max_duration_s: float | None = None
+    batch: int = 200  # leads fetched from the store at a time
+
+
+@dataclass(frozen=True)
+class CampaignFinished:
+    campaign_id: int
+    state: str  # completed or stopped
+    peak_concurrent: int
+
+
+@dataclass(frozen=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True)
+class Resume:
+    pass
+
+
+@dataclass(frozen=True)
+class Stop:
+    pass
+
+
+@dataclass(frozen=True)
+class _Pump:
+    pass
+
+
+class CampaignActor(Actor):
+    def __init__(
+        self,
+        dialer: Dialer,
+        store: StoreWorker,
+        plan: CampaignPlan,
+        *,
+        channels: tuple[ChannelPool, ...],
+        pacer: TrunkPacer,
+        on_finished: Callable[[CampaignFinished], None] | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(f"campaign-{plan.campaign_id}")
+        self.dialer = dialer
+        self.store = store
+        self.plan = plan
+        self.channels = channels
+        self.pacer = pacer
+        self.on_finished = on_finished
+        self.wall_clock = wall_clock
+        self.in_flight: dict[int, int] = {}  # attempt id -> lead id
+        self.peak_concurrent = 0
+        self._due: deque[Lead] = deque()
+        self._paused = False
+        self._stopping = False
+        self._wake: asyncio.TimerHandle | None = None
+        self._calls = Supervisor(f"calls-{plan.campaign_id}", max_restarts=0, period_s=1.0)
+        self._calls_task: asyncio.Task[None] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def on_start(self) -> None:
+        self._calls_task = spawn(self._calls)
+        self.ref.tell(_Pump())
+
+    async def on_stop(self) -> None:
+        if self._wake is not None:
+            self._wake.cancel()
+        self._calls.stop()
+        if self._calls_task is not None:
+            await asyncio.gather(self._calls_task, return_exceptions=True)
+
+    async def receive(self, message: object) -> object:
+        if isinstance(message, _Pump):
+            await self._pump()
+        elif isinstance(message, CallFinished):
+            await self._finished(message)
+        elif isinstance(message, Pause):
+            self._paused = True
+            await self._set_state(CampaignEvent.PAUSE)
+        elif isinstance(message, Resume):
+            self._paused = False
+            await self._set_state(CampaignEvent.RESUME)
+            self.ref.tell(_Pump())
+        elif isinstance(message, Stop):
+            # Final: no new dials; calls in progress finish and are recorded.
+            self._stopping = True
+            await self._set_state(CampaignEvent.STOP)
+            await self._maybe_finish()
+        return None
+
+    # -- dialling ----------------------------------------------------------------------
+
+    async def _pump(self) -> None:
+        if self._paused or self._stopping:
+            return
+        loop = asyncio.get_running_loop()
+        while len(self.in_flight) < self.plan.max_concurrent:
+            lead = await self._next_lead()
+            if lead is None:
+                await self._maybe_finish()
+                self._wake_at(loop.time() + IDLE_POLL_S)
+                return
+            if not await self._within_hours(lead):
+                continue
+            wait_until = self.pacer.acquire(loop.time())
+            if wait_until is not None:
+                self._due.appendleft(lead)
+                self._wake_at(wait_until)
+                return
+            taken = [pool for pool in self.channels if pool.try_take()]
+            if len(taken) < len(self.channels):
+                for pool in taken:
+                    pool.give_back()
+                self._due.appendleft(lead)
+                self._wake_at(loop.time() + 0.1)  # another campaign holds the channels
+                return
+            if not await self._dial(lead):
+                for pool in taken:
+                    pool.give_back()
+
+    async def _next_lead(self) -> Lead | None:
+        if not self._due:
+            now = self.wall_clock()
+            campaign, batch = self.plan.campaign_id, self.plan.batch
+            leads = await self.store.run(lambda s: s.due_leads(campaign, now, batch))
+            self._due.extend(lead for lead in leads if lead.id not in self.in_flight.values())
+        return self._due.popleft() if self._due else None
+
+    async def _within_hours(self, lead: Lead) -> bool:
+        assert lead.phone is not None
+        zones = (lead.timezone,) if lead.timezone else zones_for_number(lead.phone)
+        now = datetime.fromtimestamp(self.wall_clock(), UTC)
+        window = self.plan.window or _ANY_TIME
+        if may_call(now, window, zones, self.plan.hours).allowed:
+            return True
+        later = next_allowed(now, window, zones, self.plan.hours)
+        at = later.timestamp() if later else now.timestamp() + NO_WINDOW_RETRY_S
+        await self.store.run(lambda s: s.defer_lead(lead.id, at, now=now.timestamp()))
+        return False
+
+    async def _dial(self, lead: Lead) -> bool:
+        number = _number_for(lead)
+        now = self.wall_clock()
+        try:
+            # The ledger first: the INVITE below can never leave without this row.
+            attempt_id = await self.store.run(lambda s: s.begin_attempt(lead.id, number, now))
+        except OnDoNotCallList:
+            await self.store.run(lambda s: s.block_lead(lead.id, now=now))
+            return False
+        except AttemptInFlight:
+            return False  # already being dialled (a stale batch entry)
+        self.in_flight[attempt_id] = lead.id
+        self.peak_concurrent = max(self.peak_concurrent, len(self.in_flight))
+        plan = self.plan
+        request = CallRequest(
+            target=number,
+            trunk=plan.trunk,
+            prompt=plan.prompt,
+            ring_timeout_s=plan.ring_timeout_s,
+            max_duration_s=plan.max_duration_s,
+        )
+        spec = ChildSpec(
+            f"call-{attempt_id}",
+            lambda: CallActor(
+                self.dialer, request, attempt_id=attempt_id, lead_id=lead.id, report_to=self.ref
+            ),
+            restart=Restart.TEMPORARY,
+        )
+        await self._calls.start_child(spec)
+        return True
+
+    # -- outcomes ------------------------------------------------------------------------
+
+    async def _finished(self, message: CallFinished) -> None:
+        report = message.report
+        if self.in_flight.pop(message.attempt_id, None) is None:
+            return  # not ours, or already written
+        for pool in self.channels:
+            pool.give_back()
+        loop = asyncio.get_running_loop()
+        self.pacer.on_final_response(report.sip_code, report.retry_after_s, loop.time())
+        variables = {"dtmf": report.dtmf} if report.dtmf else {}
+        result = AttemptOutcome(
+            outcome=CallOutcome(report.outcome),
+            sip_code=report.sip_code,
+            reason=report.reason,
+            variables=variables,
+            duration_s=report.duration_s,
+        )
+        now = self.wall_clock()
+        lead = await self.store.run(lambda s: s.get_lead(message.lead_id))
+        step = after_attempt(self.plan.rules, lead.attempts + 1, result, now)
+        await self.store.run(
+            lambda s: s.finish_attempt(
+                message.attempt_id,
+                result,
+                now,
+                then=step.event,
+                next_attempt_at=step.next_attempt_at,
+            )
+        )
+        self.ref.tell(_Pump())
+        if self._stopping:
+            await self._maybe_finish()
+
+    async def _maybe_finish(self) -> None:
+        if self.in_flight:
+            return
+        if not self._stopping:
+            campaign = self.plan.campaign_id
+            counts = await self.store.run(lambda s: s.campaign_counts(campaign))
+            open_leads = sum(counts.get(state, 0) for state in _OPEN_LEAD_STATES)
+            if open_leads:
+                return
+            await self._set_state(CampaignEvent.COMPLETE)
+        state = "stopped" if self._stopping else "completed"
+        log.info(
+            "campaign %d %s (peak %d calls)", self.plan.campaign_id, state, self.peak_concurrent
+        )
+        if self.on_finished is not None:
+            self.on_finished(CampaignFinished(self.plan.campaign_id, state, self.peak_concurrent))
+        self.stop()
+
+    async def _set_state(self, event: CampaignEvent) -> None:
+        campaign, now = self.plan.campaign_id, self.wall_clock()
+        await self.store.run(lambda s: s.set_campaign_state(campaign, event, now=now))
+
+    def _wake_at(self, when: float) -> None:
+        if self._wake is not None:
+            self._wake.cancel()
+        loop = asyncio.get_running_loop()
+        self._wake = loop.call_at(when, self._tell_pump)
+
+    def _tell_pump(self) -> None:
+        if self.alive:
+            self.ref.tell(_Pump())
+
+
+_OPEN_LEAD_STATES = ("created", "scheduled", "processing", "rescheduled")
+# No campaign window: only the recipient's hours apply (start == end is the whole day).
+_ANY_TIME = CallingWindow(frozenset(range(7)), dt_time(0), dt_time(0), ZoneInfo("UTC"))
+
+
+def _number_for(lead: Lead) -> str:
+    """The primary number; the secondary on every other attempt after a miss."""
+    assert lead.phone is not None
+    if lead.secondary_phone and lead.attempts % 2 == 1:
+        return lead.secondary_phone
+    return lead.phone
