@@ -4,6 +4,8 @@
                 [--record FILE] [--timeout SECONDS] [--duration SECONDS] [--json]
     dialer demo [--keep DIR]
     dialer config check [--config FILE]
+    dialer campaign create|run|show|export ...   (see dialer.campaign_commands)
+    dialer contacts import CAMPAIGN FILE.csv
 
 Exit status: 0 when the command did its job (for `call`: the call was placed
 and its outcome is known, even busy); 1 when it could not (a socket that will
@@ -22,6 +24,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from dialer.calling import CallRequest
+from dialer.campaign_commands import add_commands as add_campaign_commands
+from dialer.campaign_commands import campaign_command, contacts_command
 from dialer.config import Config, ConfigError, load_config
 
 log = logging.getLogger("dialer")
@@ -40,7 +44,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dialer: configuration refused: {exc}", file=sys.stderr)
         return 2
     _setup_logging(config, verbose=getattr(args, "verbose", False))
-    handler = {"call": _call, "demo": _demo, "config": _config_check}[args.command]
+    handler = {
+        "call": _call,
+        "demo": _demo,
+        "config": _config_check,
+        "campaign": campaign_command,
+        "contacts": contacts_command,
+    }[args.command]
     try:
         return handler(args, config)
     except ConfigError as exc:
@@ -68,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="call a local SIPp echo callee and report")
     demo.add_argument("--keep", help="keep the demo's files (prompt, recording) in this folder")
     demo.add_argument("-v", "--verbose", action="store_true")
+
+    add_campaign_commands(commands)
 
     config = commands.add_parser("config", help="configuration tools")
     config_commands = config.add_subparsers(dest="config_command", required=True)

@@ -1,0 +1,222 @@
+"""`dialer campaign ...` and `dialer contacts import`: the campaign engine from the command line.
+
+    dialer campaign create NAME [--db FILE]
+    dialer contacts import CAMPAIGN FILE.csv [--region US] [--db FILE]
+    dialer campaign run CAMPAIGN [--db FILE] [--config FILE] [--max-concurrent N]
+                        [--max-attempts N] [--retry-delay S] [--play FILE] [--duration S]
+    dialer campaign show CAMPAIGN [--db FILE]
+    dialer campaign export CAMPAIGN --out FILE [--attempts] [--db FILE]
+
+Every command prints JSON on stdout (`show`, `run`, `create`, `import`); exit 0
+when it did its job, 1 when it could not (a file refused whole, an unknown
+campaign), 2 for a wrong command line or configuration.
+
+`run` is the long-running part: it reconciles attempts a crash left in flight
+(counted as failed, never blindly redialled), starts or resumes the campaign
+and dials until every lead is final. Killed at any point and run again, it
+carries on without dialling any attempt twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+from dialer.config import Config
+from dialer.store.sqlite import SqliteStore
+
+DEFAULT_DB = "var/dialer.db"
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    campaign = commands.add_parser("campaign", help="create, run, show and export campaigns")
+    actions = campaign.add_subparsers(dest="campaign_command", required=True)
+
+    create = actions.add_parser("create", help="create a draft campaign; prints its id")
+    create.add_argument("name")
+    create.add_argument("--description", default="")
+
+    run = actions.add_parser("run", help="dial a campaign until every lead is final")
+    run.add_argument("campaign", type=int)
+    run.add_argument("--config", help="config.toml (default: embedded defaults)")
+    run.add_argument("--trunk", default="default")
+    run.add_argument("--max-concurrent", type=int, default=10)
+    run.add_argument("--max-attempts", type=int, default=3)
+    run.add_argument("--retry-delay", type=float, default=3600.0, help="seconds")
+    run.add_argument("--play", help="prompt played on answer (WAV/MP3/raw .ulaw)")
+    run.add_argument("--duration", type=float, help="hang up answered calls after N seconds")
+    run.add_argument(
+        "--any-hour",
+        action="store_true",
+        help="ignore recipients' local calling hours (tests and lab trunks only)",
+    )
+
+    show = actions.add_parser("show", help="lead counts per state")
+    show.add_argument("campaign", type=int)
+
+    export = actions.add_parser("export", help="results as CSV")
+    export.add_argument("campaign", type=int)
+    export.add_argument("--out", required=True)
+    export.add_argument("--attempts", action="store_true", help="one row per attempt")
+
+    contacts = commands.add_parser("contacts", help="contact lists")
+    contact_actions = contacts.add_subparsers(dest="contacts_command", required=True)
+    load = contact_actions.add_parser("import", help="import a CSV into a campaign")
+    load.add_argument("campaign", type=int)
+    load.add_argument("file")
+    load.add_argument("--region", default="US", help="default region for national numbers")
+
+    for parser in (create, run, show, export, load):
+        parser.add_argument("--db", default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
+
+
+def campaign_command(args: argparse.Namespace, config: Config) -> int:
+    from dialer.store.repository import StoreError
+
+    try:
+        if args.campaign_command == "run":
+            from dialer.cli import run_async
+
+            return run_async(_run(args, config))
+        with _open_store(args.db) as store:
+            if args.campaign_command == "create":
+                campaign_id = store.create_campaign(
+                    args.name, now=time.time(), description=args.description
+                )
+                return _print({"campaign": campaign_id, "state": "draft"})
+            if args.campaign_command == "show":
+                return _print({"campaign": args.campaign, **store.campaign_counts(args.campaign)})
+            if args.campaign_command == "export":
+                return _export(store, args)
+    except StoreError as exc:
+        print(f"dialer: {exc}", file=sys.stderr)
+        return 1
+    raise AssertionError(args.campaign_command)
+
+
+def contacts_command(args: argparse.Namespace, config: Config) -> int:
+    from dialer.contacts.csv_import import ContactImportError, parse_contacts
+    from dialer.store.repository import StoreError
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"dialer: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    try:
+        result = parse_contacts(data, default_region=args.region)
+    except ContactImportError as exc:
+        print(f"dialer: {args.file} refused, nothing imported: {exc.reason}", file=sys.stderr)
+        return 1
+    try:
+        with _open_store(args.db) as store:
+            added = store.import_contacts(args.campaign, result.records, now=time.time())
+    except StoreError as exc:
+        print(f"dialer: nothing imported: {exc}", file=sys.stderr)
+        return 1
+    print(result.report(), file=sys.stderr)
+    return _print({**result.to_dict(), "new_leads": added})
+
+
+async def _run(args: argparse.Namespace, config: Config) -> int:
+    from datetime import time as dt_time
+
+    from actors.campaign import CampaignActor, CampaignFinished, CampaignPlan, ChannelPool
+    from actors.runtime import spawn
+    from dialer.campaign.compliance import DEFAULT_HOURS, RecipientHours
+    from dialer.campaign.model import CampaignEvent, CampaignState
+    from dialer.campaign.pacing import PacerSettings, TrunkPacer
+    from dialer.campaign.policy import RetryRules
+    from dialer.runtime import Dialer
+    from dialer.store.repository import ReconcilePolicy
+    from dialer.store.worker import StoreWorker
+    from media.audiofile import load_ulaw
+
+    trunk = config.trunk(args.trunk)
+    rules = RetryRules(max_attempts=args.max_attempts, retry_delay_s=args.retry_delay)
+    prompt = load_ulaw(Path(args.play)) if args.play else None
+    Path(args.db).parent.mkdir(parents=True, exist_ok=True)
+    store = StoreWorker(lambda: SqliteStore(Path(args.db)))
+    try:
+        now = time.time()
+        report = await store.run(
+            lambda s: s.reconcile_in_flight(
+                ReconcilePolicy(rules.max_attempts, rules.retry_delay_s), now
+            )
+        )
+        campaign = await store.run(lambda s: s.get_campaign(args.campaign))
+        start = {
+            CampaignState.DRAFT: CampaignEvent.START,
+            CampaignState.SCHEDULED: CampaignEvent.START,
+            CampaignState.PAUSED: CampaignEvent.RESUME,
+        }.get(campaign.state)
+        if start is not None:
+            await store.run(lambda s: s.set_campaign_state(args.campaign, start, now=now))
+        elif campaign.state is not CampaignState.RUNNING:
+            print(f"dialer: campaign {args.campaign} is {campaign.state}", file=sys.stderr)
+            return 1
+        dialer = await Dialer.start(config)
+        loop = asyncio.get_running_loop()
+        finished: asyncio.Future[CampaignFinished] = loop.create_future()
+        hours = RecipientHours(dt_time(0), dt_time(23, 59, 59)) if args.any_hour else DEFAULT_HOURS
+        actor = CampaignActor(
+            dialer,
+            store,
+            CampaignPlan(
+                args.campaign,
+                trunk=args.trunk,
+                max_concurrent=args.max_concurrent,
+                rules=rules,
+                hours=hours,
+                prompt=prompt,
+                max_duration_s=args.duration,
+            ),
+            channels=(
+                ChannelPool(config.limits.max_concurrent_calls),
+                ChannelPool(trunk.max_channels),
+            ),
+            pacer=TrunkPacer(PacerSettings(cps=trunk.cps), now=loop.time()),
+            on_finished=finished.set_result,
+        )
+        task = spawn(actor)
+        try:
+            result = await finished
+            await task
+        finally:
+            await dialer.close()
+        counts = await store.run(lambda s: s.campaign_counts(args.campaign))
+    finally:
+        store.close()
+    return _print(
+        {
+            "campaign": args.campaign,
+            "state": result.state,
+            "peak_concurrent": result.peak_concurrent,
+            "reconciled_at_start": report.interrupted,
+            **counts,
+        }
+    )
+
+
+def _export(store: SqliteStore, args: argparse.Namespace) -> int:
+    from dialer.campaign.export import export_attempts_csv, export_leads_csv
+
+    export = export_attempts_csv if args.attempts else export_leads_csv
+    with open(args.out, "w", newline="", encoding="utf-8") as out:
+        rows = export(store, args.campaign, out)
+    return _print({"campaign": args.campaign, "rows": rows, "file": args.out})
+
+
+def _open_store(path: str) -> closing[SqliteStore]:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return closing(SqliteStore(Path(path)))
+
+
+def _print(data: dict[str, object]) -> int:
+    print(json.dumps(data, sort_keys=True, default=str))
+    return 0
