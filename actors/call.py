@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from actors.runtime import Actor, ActorRef, ActorStopped
 from dialer.calling import CallReport, CallRequest, place_call
 from dialer.runtime import Dialer
-from dialer.sip.call import Outcome
 
 log = logging.getLogger("dialer.call")
 
@@ -84,14 +83,4 @@ class CallActor(Actor):
 
 
 def _internal_failure(request: CallRequest, exc: BaseException) -> CallReport:
-    return CallReport(
-        call_id="",
-        target=request.target,
-        outcome=Outcome.FAILED.value,
-        sip_code=None,
-        reason=f"internal error: {exc}",
-        setup_ms=None,
-        answered_at=None,
-        duration_s=0.0,
-        rtp={},
-    )
+    return CallReport.not_placed(request.target, f"internal error: {exc}")

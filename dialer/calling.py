@@ -65,6 +65,21 @@ class CallReport:
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+    @classmethod
+    def not_placed(cls, target: str, reason: str) -> CallReport:
+        """The report of an attempt that never became a call: still an outcome."""
+        return cls(
+            call_id="",
+            target=target,
+            outcome=Outcome.FAILED.value,
+            sip_code=None,
+            reason=reason,
+            setup_ms=None,
+            answered_at=None,
+            duration_s=0.0,
+            rtp={},
+        )
+
 
 @dataclass(frozen=True)
 class _PromptFinished:
@@ -97,17 +112,7 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
     except (RtpPortsExhausted, RtpSessionError) as exc:
         # Not placed at all: still an outcome, never an exception that loses the attempt.
         log.warning("call to %s not placed: %s", request.target, exc)
-        return CallReport(
-            call_id="",
-            target=trunk.request_uri(request.target),
-            outcome=Outcome.FAILED.value,
-            sip_code=None,
-            reason=f"not placed: {exc}",
-            setup_ms=None,
-            answered_at=None,
-            duration_s=0.0,
-            rtp={},
-        )
+        return CallReport.not_placed(trunk.request_uri(request.target), f"not placed: {exc}")
     call: OutboundCall | None = None
     ended: CallEnded | None = None
     try:
