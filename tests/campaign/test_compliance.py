@@ -18,6 +18,7 @@ from dialer.campaign.compliance import (
     wall_time_instant,
     zones_for_number,
 )
+from tests.campaign.clock import ny, utc
 
 NY = ZoneInfo("America/New_York")
 LA = ZoneInfo("America/Los_Angeles")
@@ -26,18 +27,6 @@ WEEKDAYS = frozenset(range(5))
 EVERY_DAY = frozenset(range(7))
 DEFAULT = RecipientHours()
 ANY_HOUR = RecipientHours(time(0), time(23, 59, 59))  # to test the campaign window alone
-
-
-def ny(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, micro: int = 0
-) -> datetime:
-    return datetime(year, month, day, hour, minute, second, micro, tzinfo=NY)
-
-
-def utc(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, micro: int = 0
-) -> datetime:
-    return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
 
 
 def london(

@@ -18,22 +18,11 @@ from dialer.campaign.schedule import (
     next_run,
     occurrences,
 )
+from tests.campaign.clock import ny, utc
 
 NY = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")
 EARLY = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def ny(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, micro: int = 0
-) -> datetime:
-    return datetime(year, month, day, hour, minute, second, micro, tzinfo=NY)
-
-
-def utc(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, micro: int = 0
-) -> datetime:
-    return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
 
 
 def in_utc(runs: tuple[datetime, ...]) -> list[datetime]:
