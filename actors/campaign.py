@@ -42,7 +42,7 @@ from dialer.campaign.compliance import (
     next_allowed,
     zones_for_number,
 )
-from dialer.campaign.model import AttemptOutcome, CallOutcome, CampaignEvent
+from dialer.campaign.model import AttemptOutcome, CallOutcome, CampaignEvent, CampaignState
 from dialer.campaign.pacing import TrunkPacer
 from dialer.campaign.policy import RetryRules, after_attempt
 from dialer.runtime import Dialer
@@ -179,9 +179,12 @@ class CampaignActor(Actor):
     # -- dialling ----------------------------------------------------------------------
 
     async def _pump(self) -> None:
-        if self._paused or self._stopping:
-            return
+        await self._follow_stored_state()
         loop = asyncio.get_running_loop()
+        if self._paused or self._stopping:
+            if self._paused:
+                self._wake_at(loop.time() + IDLE_POLL_S)  # to notice a resume
+            return
         while len(self.in_flight) < self.plan.max_concurrent:
             lead = await self._next_lead()
             if lead is None:
@@ -289,6 +292,18 @@ class CampaignActor(Actor):
         )
         self.ref.tell(_Pump())
         if self._stopping:
+            await self._maybe_finish()
+
+    async def _follow_stored_state(self) -> None:
+        """Pause, resume and stop also come from outside (the CLI, later the API) via the store."""
+        campaign = self.plan.campaign_id
+        state = (await self.store.run(lambda s: s.get_campaign(campaign))).state
+        if state is CampaignState.PAUSED and not self._paused:
+            log.info("campaign %d paused: no new dials", campaign)
+        self._paused = state is CampaignState.PAUSED
+        if state is CampaignState.STOPPED and not self._stopping:
+            log.info("campaign %d stopped: no new dials, calls in progress finish", campaign)
+            self._stopping = True
             await self._maybe_finish()
 
     async def _maybe_finish(self) -> None:

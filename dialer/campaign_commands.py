@@ -5,6 +5,7 @@
     dialer campaign run CAMPAIGN [--db FILE] [--config FILE] [--max-concurrent N]
                         [--max-attempts N] [--retry-delay S] [--play FILE] [--duration S]
     dialer campaign show CAMPAIGN [--db FILE]
+    dialer campaign list | pause CAMPAIGN | resume CAMPAIGN | stop CAMPAIGN | duplicate CAMPAIGN
     dialer campaign export CAMPAIGN --out FILE [--attempts] [--db FILE]
 
 Every command prints JSON on stdout (`show`, `run`, `create`, `import`); exit 0
@@ -27,7 +28,9 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+from dialer.campaign.model import CampaignEvent, IllegalTransition
 from dialer.config import Config
+from dialer.store.repository import Campaign
 from dialer.store.sqlite import SqliteStore
 
 DEFAULT_DB = "var/dialer.db"
@@ -59,6 +62,18 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     show = actions.add_parser("show", help="lead counts per state")
     show.add_argument("campaign", type=int)
 
+    listing = actions.add_parser("list", help="every campaign with its state")
+    controls = []
+    for name, text in (
+        ("pause", "no new dials; calls in progress finish"),
+        ("resume", "continue a paused campaign"),
+        ("stop", "final: no new dials, ever"),
+        ("duplicate", "copy the settings into a new draft"),
+    ):
+        control = actions.add_parser(name, help=text)
+        control.add_argument("campaign", type=int)
+        controls.append(control)
+
     export = actions.add_parser("export", help="results as CSV")
     export.add_argument("campaign", type=int)
     export.add_argument("--out", required=True)
@@ -71,7 +86,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     load.add_argument("file")
     load.add_argument("--region", default="US", help="default region for national numbers")
 
-    for parser in (create, run, show, export, load):
+    for parser in (create, run, show, listing, export, load, *controls):
         parser.add_argument("--db", default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
 
 
@@ -89,14 +104,34 @@ def campaign_command(args: argparse.Namespace, config: Config) -> int:
                     args.name, now=time.time(), description=args.description
                 )
                 return _print({"campaign": campaign_id, "state": "draft"})
+            if args.campaign_command == "list":
+                return _print({"campaigns": [_summary(c) for c in store.list_campaigns()]})
+            if args.campaign_command == "duplicate":
+                copy = store.duplicate_campaign(args.campaign, now=time.time())
+                return _print({"campaign": copy, "state": "draft", "copied_from": args.campaign})
+            if args.campaign_command in _CONTROLS:
+                event = _CONTROLS[args.campaign_command]
+                campaign = store.set_campaign_state(args.campaign, event, now=time.time())
+                return _print(_summary(campaign))
             if args.campaign_command == "show":
                 return _print({"campaign": args.campaign, **store.campaign_counts(args.campaign)})
             if args.campaign_command == "export":
                 return _export(store, args)
-    except StoreError as exc:
+    except (StoreError, IllegalTransition) as exc:
         print(f"dialer: {exc}", file=sys.stderr)
         return 1
     raise AssertionError(args.campaign_command)
+
+
+_CONTROLS = {
+    "pause": CampaignEvent.PAUSE,
+    "resume": CampaignEvent.RESUME,
+    "stop": CampaignEvent.STOP,
+}
+
+
+def _summary(campaign: Campaign) -> dict[str, object]:
+    return {"campaign": campaign.id, "name": campaign.name, "state": str(campaign.state)}
 
 
 def contacts_command(args: argparse.Namespace, config: Config) -> int:
@@ -129,7 +164,7 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
     from actors.campaign import CampaignActor, CampaignFinished, CampaignPlan, ChannelPool
     from actors.runtime import spawn
     from dialer.campaign.compliance import DEFAULT_HOURS, RecipientHours
-    from dialer.campaign.model import CampaignEvent, CampaignState
+    from dialer.campaign.model import CampaignState
     from dialer.campaign.pacing import PacerSettings, TrunkPacer
     from dialer.campaign.policy import RetryRules
     from dialer.runtime import Dialer

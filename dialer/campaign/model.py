@@ -38,7 +38,7 @@ class IllegalTransition(ValueError):
     """An event that the machine's table has no entry for in the current state."""
 
     def __init__(self, machine: str, state: str, event: str) -> None:
-        super().__init__(f"{machine}: no transition from {state!r} on {event!r}")
+        super().__init__(f"{machine}: no transition from '{state}' on '{event}'")
         self.machine = machine
         self.state = state
         self.event = event

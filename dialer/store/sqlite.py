@@ -215,6 +215,20 @@ class SqliteStore:
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
+    def list_campaigns(self) -> list[Campaign]:
+        rows = self._db.execute("SELECT id FROM campaigns ORDER BY id").fetchall()
+        return [self.get_campaign(row["id"]) for row in rows]
+
+    def duplicate_campaign(self, campaign_id: int, *, now: float) -> int:
+        """A new draft with the same name, description and settings (no leads)."""
+        original = self.get_campaign(campaign_id)
+        return self.create_campaign(
+            f"{original.name} (copy)",
+            now=now,
+            description=original.description,
+            settings=original.settings,
+        )
+
     def get_campaign(self, campaign_id: int) -> Campaign:
         row = self._db.execute("SELECT * FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
         if row is None:

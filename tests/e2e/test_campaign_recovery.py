@@ -122,3 +122,23 @@ async def test_killed_campaign_resumes_without_double_dialling(tmp_path: Path) -
     assert len(invites) <= len(after)
     per_lead = Counter(row[1] for row in after)
     assert max(per_lead.values()) <= 2  # max_attempts held across the crash
+
+
+async def test_campaign_controls_from_the_command_line(tmp_path: Path) -> None:
+    db = str(tmp_path / "dialer.db")
+    assert (await dialer("campaign", "create", "spring", "--db", db))[0] == 0
+    code, _, err = await dialer("campaign", "pause", "1", "--db", db)
+    assert code == 1 and "no transition from 'draft' on 'pause'" in err  # the table says no
+    code, out, _ = await dialer("campaign", "duplicate", "1", "--db", db)
+    assert code == 0 and json.loads(out) == {"campaign": 2, "copied_from": 1, "state": "draft"}
+    code, out, _ = await dialer("campaign", "stop", "2", "--db", db)
+    assert code == 0 and json.loads(out)["state"] == "stopped"
+    code, out, _ = await dialer("campaign", "list", "--db", db)
+    assert [(c["name"], c["state"]) for c in json.loads(out)["campaigns"]] == [
+        ("spring", "draft"),
+        ("spring (copy)", "stopped"),
+    ]
+    code, _, err = await dialer("campaign", "resume", "2", "--db", db)
+    assert code == 1  # stop is final
+    code, _, err = await dialer("campaign", "show", "9", "--db", db)
+    assert code == 1 and "9" in err
