@@ -46,7 +46,7 @@ from dialer.campaign.model import AttemptOutcome, CallOutcome, CampaignEvent, Ca
 from dialer.campaign.pacing import TrunkPacer
 from dialer.campaign.policy import RetryRules, after_attempt
 from dialer.runtime import Dialer
-from dialer.store.repository import AttemptInFlight, Lead, OnDoNotCallList
+from dialer.store.repository import AttemptInFlight, Lead, OnDoNotCallList, ReconcilePolicy
 from dialer.store.worker import StoreWorker
 
 log = logging.getLogger("dialer.campaign")
@@ -93,6 +93,7 @@ class CampaignFinished:
     campaign_id: int
     state: str  # completed or stopped
     peak_concurrent: int
+    reconciled: int  # attempts a previous run left in flight, closed when this one started
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ class CampaignActor(Actor):
         self.wall_clock = wall_clock
         self.in_flight: dict[int, int] = {}  # attempt id -> lead id
         self.peak_concurrent = 0
+        self.reconciled = 0
         self._due: deque[Lead] = deque()
         self._paused = False
         self._stopping = False
@@ -147,6 +149,14 @@ class CampaignActor(Actor):
     # -- lifecycle -------------------------------------------------------------------
 
     async def on_start(self) -> None:
+        # Attempts a previous run of this campaign left in flight (a crash, a restart by
+        # the supervisor) are closed first: counted as failed, never redialled blindly.
+        rules, campaign, now = self.plan.rules, self.plan.campaign_id, self.wall_clock()
+        policy = ReconcilePolicy(rules.max_attempts, rules.retry_delay_s)
+        report = await self.store.run(
+            lambda s: s.reconcile_in_flight(policy, now, campaign_id=campaign)
+        )
+        self.reconciled = report.interrupted
         self._calls_task = spawn(self._calls)
         self.ref.tell(_Pump())
 
@@ -321,7 +331,11 @@ class CampaignActor(Actor):
             "campaign %d %s (peak %d calls)", self.plan.campaign_id, state, self.peak_concurrent
         )
         if self.on_finished is not None:
-            self.on_finished(CampaignFinished(self.plan.campaign_id, state, self.peak_concurrent))
+            self.on_finished(
+                CampaignFinished(
+                    self.plan.campaign_id, state, self.peak_concurrent, self.reconciled
+                )
+            )
         self.stop()
 
     async def _set_state(self, event: CampaignEvent) -> None:

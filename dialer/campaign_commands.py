@@ -1,11 +1,12 @@
 """`dialer campaign ...` and `dialer contacts import`: the campaign engine from the command line.
 
-    dialer campaign create NAME [--db FILE]
+    dialer serve [--config FILE] [--db FILE]
+    dialer campaign create NAME [--max-concurrent N] [--max-attempts N] [--retry-delay S]
+                        [--play FILE] [--duration S] [--trunk NAME] [--db FILE]
     dialer contacts import CAMPAIGN FILE.csv [--region US] [--db FILE]
-    dialer campaign run CAMPAIGN [--db FILE] [--config FILE] [--max-concurrent N]
-                        [--max-attempts N] [--retry-delay S] [--play FILE] [--duration S]
+    dialer campaign run CAMPAIGN [--db FILE] [--config FILE] [settings overrides as create]
     dialer campaign show CAMPAIGN [--db FILE]
-    dialer campaign list | pause CAMPAIGN | resume CAMPAIGN | stop CAMPAIGN | duplicate CAMPAIGN
+    dialer campaign list | start|pause|resume|stop|duplicate CAMPAIGN
     dialer campaign export CAMPAIGN --out FILE [--attempts] [--db FILE]
 
 Every command prints JSON on stdout (`show`, `run`, `create`, `import`); exit 0
@@ -21,14 +22,15 @@ carries on without dialling any attempt twice.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import time
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 from dialer.campaign.model import CampaignEvent, IllegalTransition
+from dialer.campaign.settings import CampaignSettings, SettingsError
 from dialer.config import Config
 from dialer.store.repository import Campaign
 from dialer.store.sqlite import SqliteStore
@@ -43,21 +45,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     create = actions.add_parser("create", help="create a draft campaign; prints its id")
     create.add_argument("name")
     create.add_argument("--description", default="")
+    _settings_arguments(create, defaults=CampaignSettings())
 
-    run = actions.add_parser("run", help="dial a campaign until every lead is final")
+    run = actions.add_parser(
+        "run", help="dial one campaign in this process until every lead is final"
+    )
     run.add_argument("campaign", type=int)
     run.add_argument("--config", help="config.toml (default: embedded defaults)")
-    run.add_argument("--trunk", default="default")
-    run.add_argument("--max-concurrent", type=int, default=10)
-    run.add_argument("--max-attempts", type=int, default=3)
-    run.add_argument("--retry-delay", type=float, default=3600.0, help="seconds")
-    run.add_argument("--play", help="prompt played on answer (WAV/MP3/raw .ulaw)")
-    run.add_argument("--duration", type=float, help="hang up answered calls after N seconds")
-    run.add_argument(
-        "--any-hour",
-        action="store_true",
-        help="ignore recipients' local calling hours (tests and lab trunks only)",
-    )
+    _settings_arguments(run, defaults=None)  # given: overrides the stored setting
 
     show = actions.add_parser("show", help="lead counts per state")
     show.add_argument("campaign", type=int)
@@ -65,6 +60,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     listing = actions.add_parser("list", help="every campaign with its state")
     controls = []
     for name, text in (
+        ("start", "a draft campaign starts (dialled by `dialer serve`)"),
         ("pause", "no new dials; calls in progress finish"),
         ("resume", "continue a paused campaign"),
         ("stop", "final: no new dials, ever"),
@@ -79,6 +75,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     export.add_argument("--out", required=True)
     export.add_argument("--attempts", action="store_true", help="one row per attempt")
 
+    serve = commands.add_parser("serve", help="the long-running service: dials running campaigns")
+    serve.add_argument("--config", help="config.toml (default: embedded defaults)")
+
     contacts = commands.add_parser("contacts", help="contact lists")
     contact_actions = contacts.add_subparsers(dest="contacts_command", required=True)
     load = contact_actions.add_parser("import", help="import a CSV into a campaign")
@@ -86,7 +85,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     load.add_argument("file")
     load.add_argument("--region", default="US", help="default region for national numbers")
 
-    for parser in (create, run, show, listing, export, load, *controls):
+    for parser in (create, run, show, listing, export, load, serve, *controls):
         parser.add_argument("--db", default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
 
 
@@ -100,10 +99,14 @@ def campaign_command(args: argparse.Namespace, config: Config) -> int:
             return run_async(_run(args, config))
         with _open_store(args.db) as store:
             if args.campaign_command == "create":
+                settings = _settings_from(args, CampaignSettings())
                 campaign_id = store.create_campaign(
-                    args.name, now=time.time(), description=args.description
+                    args.name,
+                    now=time.time(),
+                    description=args.description,
+                    settings=settings.to_dict(),
                 )
-                return _print({"campaign": campaign_id, "state": "draft"})
+                return _print({"campaign": campaign_id, "state": "draft", **settings.to_dict()})
             if args.campaign_command == "list":
                 return _print({"campaigns": [_summary(c) for c in store.list_campaigns()]})
             if args.campaign_command == "duplicate":
@@ -117,13 +120,14 @@ def campaign_command(args: argparse.Namespace, config: Config) -> int:
                 return _print({"campaign": args.campaign, **store.campaign_counts(args.campaign)})
             if args.campaign_command == "export":
                 return _export(store, args)
-    except (StoreError, IllegalTransition) as exc:
+    except (StoreError, IllegalTransition, SettingsError) as exc:
         print(f"dialer: {exc}", file=sys.stderr)
         return 1
     raise AssertionError(args.campaign_command)
 
 
 _CONTROLS = {
+    "start": CampaignEvent.START,
     "pause": CampaignEvent.PAUSE,
     "resume": CampaignEvent.RESUME,
     "stop": CampaignEvent.STOP,
@@ -159,69 +163,36 @@ def contacts_command(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _run(args: argparse.Namespace, config: Config) -> int:
-    from datetime import time as dt_time
-
-    from actors.campaign import CampaignActor, CampaignFinished, CampaignPlan, ChannelPool
-    from actors.runtime import spawn
-    from dialer.campaign.compliance import DEFAULT_HOURS, RecipientHours
     from dialer.campaign.model import CampaignState
-    from dialer.campaign.pacing import PacerSettings, TrunkPacer
-    from dialer.campaign.policy import RetryRules
     from dialer.runtime import Dialer
-    from dialer.store.repository import ReconcilePolicy
+    from dialer.service import CampaignHost
     from dialer.store.worker import StoreWorker
-    from media.audiofile import load_ulaw
 
-    trunk = config.trunk(args.trunk)
-    rules = RetryRules(max_attempts=args.max_attempts, retry_delay_s=args.retry_delay)
-    prompt = load_ulaw(Path(args.play)) if args.play else None
     Path(args.db).parent.mkdir(parents=True, exist_ok=True)
     store = StoreWorker(lambda: SqliteStore(Path(args.db)))
     try:
-        now = time.time()
-        report = await store.run(
-            lambda s: s.reconcile_in_flight(
-                ReconcilePolicy(rules.max_attempts, rules.retry_delay_s), now
-            )
-        )
         campaign = await store.run(lambda s: s.get_campaign(args.campaign))
+        settings = _settings_from(args, CampaignSettings.from_dict(campaign.settings))
+        config.trunk(settings.trunk)
         start = {
             CampaignState.DRAFT: CampaignEvent.START,
             CampaignState.SCHEDULED: CampaignEvent.START,
             CampaignState.PAUSED: CampaignEvent.RESUME,
         }.get(campaign.state)
+        now = time.time()
         if start is not None:
             await store.run(lambda s: s.set_campaign_state(args.campaign, start, now=now))
         elif campaign.state is not CampaignState.RUNNING:
             print(f"dialer: campaign {args.campaign} is {campaign.state}", file=sys.stderr)
             return 1
         dialer = await Dialer.start(config)
-        loop = asyncio.get_running_loop()
-        finished: asyncio.Future[CampaignFinished] = loop.create_future()
-        hours = RecipientHours(dt_time(0), dt_time(23, 59, 59)) if args.any_hour else DEFAULT_HOURS
-        actor = CampaignActor(
-            dialer,
-            store,
-            CampaignPlan(
-                args.campaign,
-                trunk=args.trunk,
-                max_concurrent=args.max_concurrent,
-                rules=rules,
-                hours=hours,
-                prompt=prompt,
-                max_duration_s=args.duration,
-            ),
-            channels=(
-                ChannelPool(config.limits.max_concurrent_calls),
-                ChannelPool(trunk.max_channels),
-            ),
-            pacer=TrunkPacer(PacerSettings(cps=trunk.cps), now=loop.time()),
-            on_finished=finished.set_result,
-        )
-        task = spawn(actor)
         try:
-            result = await finished
-            await task
+            host = CampaignHost(config, dialer, store)
+            try:
+                await host.run(args.campaign, settings)
+                result = await host.wait_finished(args.campaign)
+            finally:
+                await host.close()
         finally:
             await dialer.close()
         counts = await store.run(lambda s: s.campaign_counts(args.campaign))
@@ -232,10 +203,56 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
             "campaign": args.campaign,
             "state": result.state,
             "peak_concurrent": result.peak_concurrent,
-            "reconciled_at_start": report.interrupted,
+            "reconciled_at_start": result.reconciled,
             **counts,
         }
     )
+
+
+def serve_command(args: argparse.Namespace, config: Config) -> int:
+    from dialer.cli import run_async
+    from dialer.service import serve
+
+    return run_async(serve(config, Path(args.db)))
+
+
+def _settings_arguments(parser: argparse.ArgumentParser, defaults: CampaignSettings | None) -> None:
+    def default(name: str) -> object:
+        return getattr(defaults, name) if defaults is not None else None
+
+    parser.add_argument("--trunk", default=default("trunk"))
+    parser.add_argument("--max-concurrent", type=int, default=default("max_concurrent"))
+    parser.add_argument("--max-attempts", type=int, default=default("max_attempts"))
+    parser.add_argument(
+        "--retry-delay", type=float, default=default("retry_delay_s"), help="seconds"
+    )
+    parser.add_argument("--play", default=default("prompt_file"), help="prompt played on answer")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=default("max_duration_s"),
+        help="hang up answered calls after N seconds",
+    )
+    parser.add_argument(
+        "--any-hour",
+        action="store_true",
+        default=None if defaults is None else False,
+        help="ignore recipients' local calling hours (lab trunks and tests only)",
+    )
+
+
+def _settings_from(args: argparse.Namespace, base: CampaignSettings) -> CampaignSettings:
+    given = {
+        "trunk": args.trunk,
+        "max_concurrent": args.max_concurrent,
+        "max_attempts": args.max_attempts,
+        "retry_delay_s": args.retry_delay,
+        "prompt_file": str(Path(args.play).resolve()) if args.play else None,
+        "max_duration_s": args.duration,
+        "any_hour": args.any_hour,
+    }
+    overrides = {key: value for key, value in given.items() if value is not None}
+    return replace(base, **overrides)
 
 
 def _export(store: SqliteStore, args: argparse.Namespace) -> int:

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from dialer.calling import CallRequest
 from dialer.campaign_commands import add_commands as add_campaign_commands
-from dialer.campaign_commands import campaign_command, contacts_command
+from dialer.campaign_commands import campaign_command, contacts_command, serve_command
 from dialer.config import Config, ConfigError, load_config
 
 log = logging.getLogger("dialer")
@@ -50,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "config": _config_check,
         "campaign": campaign_command,
         "contacts": contacts_command,
+        "serve": serve_command,
     }[args.command]
     try:
         return handler(args, config)

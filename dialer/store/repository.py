@@ -191,7 +191,9 @@ class Repository(Protocol):
 
     def list_attempts(self, campaign_id: int) -> list[Attempt]: ...
 
-    def reconcile_in_flight(self, policy: ReconcilePolicy, now: float) -> ReconcileReport: ...
+    def reconcile_in_flight(
+        self, policy: ReconcilePolicy, now: float, *, campaign_id: int | None = None
+    ) -> ReconcileReport: ...
 
     # do not call
     def add_dnc(

@@ -515,12 +515,22 @@ class SqliteStore:
         ).fetchall()
         return [_attempt(row) for row in rows]
 
-    def reconcile_in_flight(self, policy: ReconcilePolicy, now: float) -> ReconcileReport:
+    def reconcile_in_flight(
+        self, policy: ReconcilePolicy, now: float, *, campaign_id: int | None = None
+    ) -> ReconcileReport:
         """On start: close attempts a crash left in flight, counted as failed, never redialled
-        blindly; each lead is rescheduled, or exhausted once it reached policy.max_attempts."""
+        blindly; each lead is rescheduled, or exhausted once it reached policy.max_attempts.
+
+        `campaign_id` limits it to one campaign: for a campaign actor restarted by its
+        supervisor while the process (and other campaigns' calls) carry on.
+        """
         rescheduled = exhausted = 0
         with self._write() as db:
-            stranded = self.in_flight_attempts()
+            stranded = [
+                attempt
+                for attempt in self.in_flight_attempts()
+                if campaign_id is None or attempt.campaign_id == campaign_id
+            ]
             for attempt in stranded:
                 lead = self.get_lead(attempt.lead_id)
                 db.execute(

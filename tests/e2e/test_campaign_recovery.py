@@ -142,3 +142,72 @@ async def test_campaign_controls_from_the_command_line(tmp_path: Path) -> None:
     assert code == 1  # stop is final
     code, _, err = await dialer("campaign", "show", "9", "--db", db)
     assert code == 1 and "9" in err
+
+
+def open_leads(db: Path) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+        (count,) = connection.execute(
+            "SELECT count(*) FROM leads"
+            " WHERE state IN ('created', 'scheduled', 'processing', 'rescheduled')"
+        ).fetchone()
+        return int(count)
+
+
+async def test_serve_dials_a_campaign_started_from_the_command_line(tmp_path: Path) -> None:
+    db = tmp_path / "dialer.db"
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text(
+        "customerName,phone,email\n" + "".join(f"C{i},+1415555{i:04d},\n" for i in range(12))
+    )
+    with Sipp.start_uas("campaign_mix", timeout_s=120) as sipp:
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[sip]\nbind_host = "{LOOPBACK}"\nbind_port = {free_sip_port()}\n'
+            f'transports = ["udp"]\n[trunks.default]\nproxy = "sip:{LOOPBACK}:{sipp.port}"\n'
+            "keepalive_s = 0\n"
+        )
+        code, out, err = await dialer(
+            "campaign",
+            "create",
+            "served",
+            "--max-concurrent",
+            "3",
+            "--max-attempts",
+            "2",
+            "--retry-delay",
+            "0",
+            "--duration",
+            "0.3",
+            "--any-hour",
+            "--db",
+            str(db),
+        )
+        assert code == 0 and json.loads(out)["max_concurrent"] == 3, err
+        assert (await dialer("contacts", "import", "1", str(contacts), "--db", str(db)))[0] == 0
+        service = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "dialer.cli",
+            "serve",
+            "--db",
+            str(db),
+            "--config",
+            str(config),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            assert (await dialer("campaign", "start", "1", "--db", str(db)))[0] == 0
+            async with asyncio.timeout(60):
+                while open_leads(db):
+                    await asyncio.sleep(0.1)
+        finally:
+            service.terminate()  # SIGTERM: a clean stop
+            _, log = await asyncio.wait_for(service.communicate(), 15)
+        assert service.returncode == 0, log.decode()[-2000:]
+        code, out, _ = await dialer("campaign", "list", "--db", str(db))
+    assert json.loads(out)["campaigns"] == [{"campaign": 1, "name": "served", "state": "completed"}]
+    attempts = ledger(db)
+    retried = sum(1 for i in range(12) if i % 10 in (1, 2))  # busy or no answer: two attempts
+    assert len(attempts) == 12 + retried
+    assert all(row[2] == "finished" for row in attempts)
