@@ -29,7 +29,8 @@ from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
-from dialer.campaign.model import CampaignEvent, IllegalTransition
+from dialer.campaign.model import FINAL_CAMPAIGN_STATES, CampaignEvent, IllegalTransition
+from dialer.campaign.progress import Progress
 from dialer.campaign.settings import CampaignSettings, SettingsError
 from dialer.config import Config
 from dialer.store.repository import Campaign
@@ -56,6 +57,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     show = actions.add_parser("show", help="lead counts per state")
     show.add_argument("campaign", type=int)
+    show.add_argument(
+        "--follow", action="store_true", help="live progress until the campaign is final"
+    )
 
     listing = actions.add_parser("list", help="every campaign with its state")
     controls = []
@@ -116,6 +120,8 @@ def campaign_command(args: argparse.Namespace, config: Config) -> int:
                 event = _CONTROLS[args.campaign_command]
                 campaign = store.set_campaign_state(args.campaign, event, now=time.time())
                 return _print(_summary(campaign))
+            if args.campaign_command == "show" and args.follow:
+                return _follow(store, args.campaign)
             if args.campaign_command == "show":
                 return _print({"campaign": args.campaign, **store.campaign_counts(args.campaign)})
             if args.campaign_command == "export":
@@ -214,6 +220,23 @@ def serve_command(args: argparse.Namespace, config: Config) -> int:
     from dialer.service import serve
 
     return run_async(serve(config, Path(args.db)))
+
+
+def _follow(store: SqliteStore, campaign_id: int, interval_s: float = 1.0) -> int:
+    """Redraw one progress line until the campaign is completed, stopped or failed."""
+    started, first_final = time.monotonic(), None
+    while True:
+        campaign = store.get_campaign(campaign_id)
+        progress = Progress.of(store.campaign_counts(campaign_id))
+        if first_final is None:
+            first_final = progress.final
+        elapsed = time.monotonic() - started
+        rate = (progress.final - first_final) / elapsed if elapsed > 0 else 0.0
+        print("\r" + progress.line(str(campaign.state), rate), end="", flush=True)
+        if campaign.state in FINAL_CAMPAIGN_STATES:
+            print()
+            return 0
+        time.sleep(interval_s)
 
 
 def _settings_arguments(parser: argparse.ArgumentParser, defaults: CampaignSettings | None) -> None:

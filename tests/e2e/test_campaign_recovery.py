@@ -206,7 +206,9 @@ async def test_serve_dials_a_campaign_started_from_the_command_line(tmp_path: Pa
             _, log = await asyncio.wait_for(service.communicate(), 15)
         assert service.returncode == 0, log.decode()[-2000:]
         code, out, _ = await dialer("campaign", "list", "--db", str(db))
+        code, follow, _ = await dialer("campaign", "show", "1", "--follow", "--db", str(db))
     assert json.loads(out)["campaigns"] == [{"campaign": 1, "name": "served", "state": "completed"}]
+    assert code == 0 and "100% completed" in follow and "remaining 0" in follow
     attempts = ledger(db)
     retried = sum(1 for i in range(12) if i % 10 in (1, 2))  # busy or no answer: two attempts
     assert len(attempts) == 12 + retried
