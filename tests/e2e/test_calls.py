@@ -295,9 +295,11 @@ async def test_stranger_invite_gets_403_and_garbage_never_disturbs_a_call(
 
 
 async def test_registration_is_refreshed_before_expiry_reusing_the_nonce(
-    make_dialer: MakeDialer,
+    make_dialer: MakeDialer, tmp_path: Path
 ) -> None:
-    with Sipp.start_uas("register_401", keys={"reg_expires": "6"}) as registrar:
+    with Sipp.start_uas(
+        "register_401", keys={"reg_expires": "6"}, workdir=tmp_path / "sipp"
+    ) as registrar:
         dialer = await make_dialer(
             registrar.address, username="dialer", password="secret", register=True
         )
@@ -306,6 +308,7 @@ async def test_registration_is_refreshed_before_expiry_reusing_the_nonce(
         status.changed.clear()
         await asyncio.wait_for(status.changed.wait(), timeout=5)  # the refresh, at ~1 s
         assert status.registered, status.last_error
+        registrar.stop()  # SIPp writes out its trace as it exits (the workdir is ours)
         registers = received(registrar, "REGISTER")
         answers = [m.status for m in registrar.messages() if m.direction == "sent"]
     # Challenge, answer, then a refresh that reuses the nonce (nc 2) instead of a new 401.
@@ -316,8 +319,10 @@ async def test_registration_is_refreshed_before_expiry_reusing_the_nonce(
     assert answers == [401, 200, 200]
 
 
-async def test_options_keepalive_records_the_trunk_round_trip(make_dialer: MakeDialer) -> None:
-    with Sipp.start_uas("options_200") as trunk:
+async def test_options_keepalive_records_the_trunk_round_trip(
+    make_dialer: MakeDialer, tmp_path: Path
+) -> None:
+    with Sipp.start_uas("options_200", workdir=tmp_path / "sipp") as trunk:
         dialer = await make_dialer(trunk.address, keepalive_s=0.5)
         status = dialer.trunks["default"].status
         async with asyncio.timeout(5):
@@ -327,6 +332,7 @@ async def test_options_keepalive_records_the_trunk_round_trip(make_dialer: MakeD
         assert status.rtt_ms is not None and 0 < status.rtt_ms < 1000
         status.changed.clear()
         await asyncio.wait_for(status.changed.wait(), timeout=5)  # the next probe
+        trunk.stop()  # SIPp writes out its trace as it exits (the workdir is ours)
         assert len(received(trunk, "OPTIONS")) >= 2
 
 
