@@ -39,19 +39,29 @@ def ledger(db: Path) -> list[tuple[int, int, str, str | None, str | None]]:
         ).fetchall()
 
 
+def contacts_csv(folder: Path, count: int) -> Path:
+    path = folder / "contacts.csv"
+    rows = "".join(f"Contact {i},+1415555{i:04d},\n" for i in range(count))
+    path.write_text("customerName,phone,email\n" + rows)
+    return path
+
+
+def config_toml(folder: Path, sipp: Sipp, trunk_extra: str = "") -> Path:
+    """The dialer on a free loopback port, its default trunk pointed at `sipp`."""
+    path = folder / "config.toml"
+    path.write_text(
+        f'[sip]\nbind_host = "{LOOPBACK}"\nbind_port = {free_sip_port()}\n'
+        f'transports = ["udp"]\n[trunks.default]\nproxy = "sip:{LOOPBACK}:{sipp.port}"\n'
+        "keepalive_s = 0\n" + trunk_extra
+    )
+    return path
+
+
 async def test_killed_campaign_resumes_without_double_dialling(tmp_path: Path) -> None:
     db = tmp_path / "dialer.db"
-    contacts = tmp_path / "contacts.csv"
-    contacts.write_text(
-        "customerName,phone,email\n" + "".join(f"Contact {i},+1415555{i:04d},\n" for i in range(30))
-    )
+    contacts = contacts_csv(tmp_path, 30)
     with Sipp.start_uas("campaign_mix", timeout_s=180) as sipp:
-        config = tmp_path / "config.toml"
-        config.write_text(
-            f'[sip]\nbind_host = "{LOOPBACK}"\nbind_port = {free_sip_port()}\n'
-            f'transports = ["udp"]\n[trunks.default]\nproxy = "sip:{LOOPBACK}:{sipp.port}"\n'
-            "keepalive_s = 0\ncps = 20\n"
-        )
+        config = config_toml(tmp_path, sipp, "cps = 20\n")
         assert (await dialer("campaign", "create", "recovery", "--db", str(db)))[0] == 0
         code, _, err = await dialer("contacts", "import", "1", str(contacts), "--db", str(db))
         assert code == 0, err
@@ -155,17 +165,9 @@ def open_leads(db: Path) -> int:
 
 async def test_serve_dials_a_campaign_started_from_the_command_line(tmp_path: Path) -> None:
     db = tmp_path / "dialer.db"
-    contacts = tmp_path / "contacts.csv"
-    contacts.write_text(
-        "customerName,phone,email\n" + "".join(f"C{i},+1415555{i:04d},\n" for i in range(12))
-    )
+    contacts = contacts_csv(tmp_path, 12)
     with Sipp.start_uas("campaign_mix", timeout_s=120) as sipp:
-        config = tmp_path / "config.toml"
-        config.write_text(
-            f'[sip]\nbind_host = "{LOOPBACK}"\nbind_port = {free_sip_port()}\n'
-            f'transports = ["udp"]\n[trunks.default]\nproxy = "sip:{LOOPBACK}:{sipp.port}"\n'
-            "keepalive_s = 0\n"
-        )
+        config = config_toml(tmp_path, sipp)
         code, out, err = await dialer(
             "campaign",
             "create",
