@@ -4,7 +4,7 @@
                 [--record FILE] [--timeout SECONDS] [--duration SECONDS] [--json]
     dialer demo [--keep DIR]
     dialer config check [--config FILE]
-    dialer campaign create|run|show|export ...   (see dialer.campaign_commands)
+    dialer campaign create|run|show|export ...   (see dialer.commands.campaign)
     dialer contacts import CAMPAIGN FILE.csv
 
 Exit status: 0 when the command did its job (for `call`: the call was placed
@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from dialer.calling import CallRequest
-from dialer.campaign_commands import add_commands as add_campaign_commands
-from dialer.campaign_commands import campaign_command, contacts_command, serve_command
+from dialer.commands import campaign as campaign_commands
+from dialer.commands import contacts as contact_commands
 from dialer.config import Config, ConfigError, load_config
 
 log = logging.getLogger("dialer")
@@ -48,9 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "call": _call,
         "demo": _demo,
         "config": _config_check,
-        "campaign": campaign_command,
-        "contacts": contacts_command,
-        "serve": serve_command,
+        "campaign": campaign_commands.campaign_command,
+        "contacts": contact_commands.contacts_command,
+        "serve": campaign_commands.serve_command,
     }[args.command]
     try:
         return handler(args, config)
@@ -80,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep", help="keep the demo's files (prompt, recording) in this folder")
     demo.add_argument("-v", "--verbose", action="store_true")
 
-    add_campaign_commands(commands)
+    campaign_commands.add_commands(commands)
+    contact_commands.add_commands(commands)
 
     config = commands.add_parser("config", help="configuration tools")
     config_commands = config.add_subparsers(dest="config_command", required=True)

@@ -146,9 +146,24 @@ class TrunkSettings:
 @dataclass(frozen=True)
 class LimitSettings:
     max_concurrent_calls: int = _setting(500, _range(1, 100000))
+    max_concurrent_campaigns: int = _setting(20, _range(1, 1000))
     ring_timeout_s: float = _setting(45.0, _range(1, 600))
     max_call_duration_s: float = _setting(3600.0, _range(1, 86400))
     max_redirects: int = _setting(1, _range(0, 5))
+
+
+def _region(value: Any) -> str | None:
+    import phonenumbers
+
+    if value in phonenumbers.SUPPORTED_REGIONS:
+        return None
+    return f"must be an ISO 3166 region that phonenumbers knows, such as US or GB (got {value!r})"
+
+
+@dataclass(frozen=True)
+class ContactSettings:
+    default_region: str = _setting("US", _region)
+    max_rows: int = _setting(50_000, _range(1, 10_000_000))
 
 
 @dataclass(frozen=True)
@@ -162,6 +177,7 @@ class Config:
     rtp: RtpSettings = field(default_factory=RtpSettings)
     trunks: dict[str, TrunkSettings] = field(default_factory=lambda: {"default": TrunkSettings()})
     limits: LimitSettings = field(default_factory=LimitSettings)
+    contacts: ContactSettings = field(default_factory=ContactSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     def trunk(self, name: str) -> TrunkSettings:
@@ -288,6 +304,7 @@ def default_for(section: type, name: str) -> Any:
 __all__ = [
     "Config",
     "ConfigError",
+    "ContactSettings",
     "LimitSettings",
     "LogSettings",
     "RtpSettings",

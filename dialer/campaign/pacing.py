@@ -6,6 +6,9 @@ turns a short overload into a wall of failed attempts. So:
 
 - `TokenBucket`: `rate` tokens per second, at most `burst` saved up; a call
   takes one token. Time is passed in.
+- Carriers count calls per calendar second, so a trunk's bucket saves up one
+  token only (`PacerSettings.burst`): calls leave at least 1/cps apart, and no
+  one-second window ever holds more than cps of them, even after an idle spell.
 - `TrunkPacer`: the bucket plus back-off. A 503 with Retry-After pauses the
   trunk until then; a 503 without it pauses for an exponential delay (1 s,
   2 s, 4 s ... capped) and halves the rate (never below `min_rate`). Every
@@ -57,6 +60,7 @@ class TokenBucket:
 @dataclass(frozen=True)
 class PacerSettings:
     cps: float
+    burst: float = 1.0  # tokens saved up while idle (see the module docstring)
     min_rate: float = 0.2
     first_backoff_s: float = 1.0
     max_backoff_s: float = 60.0
@@ -66,7 +70,7 @@ class PacerSettings:
 class TrunkPacer:
     def __init__(self, settings: PacerSettings, *, now: float) -> None:
         self.settings = settings
-        self.bucket = TokenBucket(settings.cps, now=now)
+        self.bucket = TokenBucket(settings.cps, settings.burst, now=now)
         self.paused_until = now
         self.refusals_in_a_row = 0
 

@@ -32,11 +32,20 @@ def test_bucket_gives_burst_then_the_rate() -> None:
 def test_rate_holds_over_a_long_run() -> None:
     pacer = TrunkPacer(PacerSettings(cps=5.0), now=0.0)
     times = dial_times(pacer, 0.0, 100.0)
-    # 5 saved up at the start, then one every 1/cps seconds, never closer.
-    assert times[:5] == [0.0] * 5
-    assert len(times) == pytest.approx(5 + 5 * 100, abs=1)
-    gaps = [b - a for a, b in pairwise(times[5:])]
+    # One at once, then one every 1/cps seconds, never closer.
+    assert times[0] == 0.0
+    assert len(times) == pytest.approx(1 + 5 * 100, abs=1)
+    gaps = [b - a for a, b in pairwise(times)]
     assert min(gaps) == pytest.approx(0.2) and max(gaps) == pytest.approx(0.2)
+
+
+def test_no_second_ever_holds_more_than_cps_calls_even_after_idling() -> None:
+    pacer = TrunkPacer(PacerSettings(cps=4.0), now=0.0)
+    times = dial_times(pacer, 30.0, 31.0) + dial_times(pacer, 40.0, 42.5)  # idle in between
+    for start in times:
+        in_one_second = [t for t in times if start <= t < start + 1.0]
+        assert len(in_one_second) <= 4
+    assert len(dial_times(pacer, 50.0, 51.0)) == 4  # and the rate is reached
 
 
 def test_rejects_a_non_positive_rate() -> None:

@@ -21,7 +21,7 @@ def test_shipped_config_toml_documents_every_key() -> None:
     text = (ROOT / "config.toml").read_text()
     table = tomllib.loads(text)
     config = Config()
-    for section in ("sip", "rtp", "limits", "log"):
+    for section in ("sip", "rtp", "limits", "contacts", "log"):
         documented = set(table[section])
         expected = {f.name for f in fields(getattr(config, section))}
         assert documented == expected, section
@@ -52,6 +52,8 @@ def test_no_file_means_embedded_defaults() -> None:
         ("[trunks]", "trunks", "at least one trunk"),
         ("[sip]\ntimer_t1 = 2.0\ntimer_t2 = 1.0", "sip.timer_t2", "timer_t1"),
         ('[log]\nlevel = "loud"', "log.level", "must be one of"),
+        ('[contacts]\ndefault_region = "XX"', "contacts.default_region", "ISO 3166"),
+        ("[limits]\nmax_concurrent_campaigns = 0", "limits.max_concurrent_campaigns", "between"),
         ("sip = 3", "sip", "must be a table"),
         ("[sip\n", "config.toml", "not valid TOML"),
     ],

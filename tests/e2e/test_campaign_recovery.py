@@ -82,6 +82,7 @@ async def test_killed_campaign_resumes_without_double_dialling(tmp_path: Path) -
             "--duration",
             "1.0",
             "--any-hour",
+            "--json",
         )
         first = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -112,7 +113,7 @@ async def test_killed_campaign_resumes_without_double_dialling(tmp_path: Path) -
     after = ledger(db)
     exported = tmp_path / "results.csv"
     code, out, err = await dialer(
-        "campaign", "export", "1", "--out", str(exported), "--db", str(db)
+        "campaign", "export", "1", "--out", str(exported), "--db", str(db), "--json"
     )
     assert code == 0, err
     assert json.loads(out)["rows"] == 30
@@ -139,11 +140,11 @@ async def test_campaign_controls_from_the_command_line(tmp_path: Path) -> None:
     assert (await dialer("campaign", "create", "spring", "--db", db))[0] == 0
     code, _, err = await dialer("campaign", "pause", "1", "--db", db)
     assert code == 1 and "no transition from 'draft' on 'pause'" in err  # the table says no
-    code, out, _ = await dialer("campaign", "duplicate", "1", "--db", db)
+    code, out, _ = await dialer("campaign", "duplicate", "1", "--db", db, "--json")
     assert code == 0 and json.loads(out) == {"campaign": 2, "copied_from": 1, "state": "draft"}
-    code, out, _ = await dialer("campaign", "stop", "2", "--db", db)
+    code, out, _ = await dialer("campaign", "stop", "2", "--db", db, "--json")
     assert code == 0 and json.loads(out)["state"] == "stopped"
-    code, out, _ = await dialer("campaign", "list", "--db", db)
+    code, out, _ = await dialer("campaign", "list", "--db", db, "--json")
     assert [(c["name"], c["state"]) for c in json.loads(out)["campaigns"]] == [
         ("spring", "draft"),
         ("spring (copy)", "stopped"),
@@ -183,6 +184,7 @@ async def test_serve_dials_a_campaign_started_from_the_command_line(tmp_path: Pa
             "--any-hour",
             "--db",
             str(db),
+            "--json",
         )
         assert code == 0 and json.loads(out)["max_concurrent"] == 3, err
         assert (await dialer("contacts", "import", "1", str(contacts), "--db", str(db)))[0] == 0
@@ -207,7 +209,7 @@ async def test_serve_dials_a_campaign_started_from_the_command_line(tmp_path: Pa
             service.terminate()  # SIGTERM: a clean stop
             _, log = await asyncio.wait_for(service.communicate(), 15)
         assert service.returncode == 0, log.decode()[-2000:]
-        code, out, _ = await dialer("campaign", "list", "--db", str(db))
+        code, out, _ = await dialer("campaign", "list", "--db", str(db), "--json")
         code, follow, _ = await dialer("campaign", "show", "1", "--follow", "--db", str(db))
     assert json.loads(out)["campaigns"] == [{"campaign": 1, "name": "served", "state": "completed"}]
     assert code == 0 and "100% completed" in follow and "remaining 0" in follow

@@ -1,17 +1,15 @@
-"""`dialer campaign ...` and `dialer contacts import`: the campaign engine from the command line.
+"""`dialer campaign ...` and `dialer serve`: the campaign engine from the command line.
 
     dialer serve [--config FILE] [--db FILE]
     dialer campaign create NAME [--max-concurrent N] [--max-attempts N] [--retry-delay S]
                         [--play FILE] [--duration S] [--trunk NAME] [--db FILE]
-    dialer contacts import CAMPAIGN FILE.csv [--region US] [--db FILE]
     dialer campaign run CAMPAIGN [--db FILE] [--config FILE] [settings overrides as create]
     dialer campaign show CAMPAIGN [--db FILE]
     dialer campaign list | start|pause|resume|stop|duplicate CAMPAIGN
     dialer campaign export CAMPAIGN --out FILE [--attempts] [--db FILE]
 
-Every command prints JSON on stdout (`show`, `run`, `create`, `import`); exit 0
-when it did its job, 1 when it could not (a file refused whole, an unknown
-campaign), 2 for a wrong command line or configuration.
+Data commands print readable text, or one JSON object with `--json`; exit codes
+are those of `dialer.commands.output`.
 
 `run` is the long-running part: it reconciles attempts a crash left in flight
 (counted as failed, never blindly redialled), starts or resumes the campaign
@@ -22,21 +20,19 @@ carries on without dialling any attempt twice.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
 from dialer.campaign.model import FINAL_CAMPAIGN_STATES, CampaignEvent, IllegalTransition
 from dialer.campaign.progress import Progress
 from dialer.campaign.settings import CampaignSettings, SettingsError
+from dialer.commands.common import add_common_arguments, open_store
+from dialer.commands.output import EXIT_FAILED, emit
 from dialer.config import Config
 from dialer.store.repository import Campaign
 from dialer.store.sqlite import SqliteStore
-
-DEFAULT_DB = "var/dialer.db"
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -82,15 +78,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     serve = commands.add_parser("serve", help="the long-running service: dials running campaigns")
     serve.add_argument("--config", help="config.toml (default: embedded defaults)")
 
-    contacts = commands.add_parser("contacts", help="contact lists")
-    contact_actions = contacts.add_subparsers(dest="contacts_command", required=True)
-    load = contact_actions.add_parser("import", help="import a CSV into a campaign")
-    load.add_argument("campaign", type=int)
-    load.add_argument("file")
-    load.add_argument("--region", default="US", help="default region for national numbers")
-
-    for parser in (create, run, show, listing, export, load, serve, *controls):
-        parser.add_argument("--db", default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
+    for parser in (create, run, show, listing, export, *controls):
+        add_common_arguments(parser)
+    add_common_arguments(serve, data=False)
 
 
 def campaign_command(args: argparse.Namespace, config: Config) -> int:
@@ -101,7 +91,7 @@ def campaign_command(args: argparse.Namespace, config: Config) -> int:
             from dialer.cli import run_async
 
             return run_async(_run(args, config))
-        with _open_store(args.db) as store:
+        with open_store(args.db) as store:
             if args.campaign_command == "create":
                 settings = _settings_from(args, CampaignSettings())
                 campaign_id = store.create_campaign(
@@ -110,25 +100,36 @@ def campaign_command(args: argparse.Namespace, config: Config) -> int:
                     description=args.description,
                     settings=settings.to_dict(),
                 )
-                return _print({"campaign": campaign_id, "state": "draft", **settings.to_dict()})
+                return emit(
+                    {"campaign": campaign_id, "state": "draft", **settings.to_dict()},
+                    as_json=args.json,
+                )
             if args.campaign_command == "list":
-                return _print({"campaigns": [_summary(c) for c in store.list_campaigns()]})
+                return emit(
+                    {"campaigns": [_summary(c) for c in store.list_campaigns()]}, as_json=args.json
+                )
             if args.campaign_command == "duplicate":
                 copy = store.duplicate_campaign(args.campaign, now=time.time())
-                return _print({"campaign": copy, "state": "draft", "copied_from": args.campaign})
+                return emit(
+                    {"campaign": copy, "state": "draft", "copied_from": args.campaign},
+                    as_json=args.json,
+                )
             if args.campaign_command in _CONTROLS:
                 event = _CONTROLS[args.campaign_command]
                 campaign = store.set_campaign_state(args.campaign, event, now=time.time())
-                return _print(_summary(campaign))
+                return emit(_summary(campaign), as_json=args.json)
             if args.campaign_command == "show" and args.follow:
                 return _follow(store, args.campaign)
             if args.campaign_command == "show":
-                return _print({"campaign": args.campaign, **store.campaign_counts(args.campaign)})
+                return emit(
+                    {"campaign": args.campaign, **store.campaign_counts(args.campaign)},
+                    as_json=args.json,
+                )
             if args.campaign_command == "export":
                 return _export(store, args)
     except (StoreError, IllegalTransition, SettingsError) as exc:
         print(f"dialer: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     raise AssertionError(args.campaign_command)
 
 
@@ -142,30 +143,6 @@ _CONTROLS = {
 
 def _summary(campaign: Campaign) -> dict[str, object]:
     return {"campaign": campaign.id, "name": campaign.name, "state": str(campaign.state)}
-
-
-def contacts_command(args: argparse.Namespace, config: Config) -> int:
-    from dialer.contacts.csv_import import ContactImportError, parse_contacts
-    from dialer.store.repository import StoreError
-
-    try:
-        data = Path(args.file).read_bytes()
-    except OSError as exc:
-        print(f"dialer: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return 1
-    try:
-        result = parse_contacts(data, default_region=args.region)
-    except ContactImportError as exc:
-        print(f"dialer: {args.file} refused, nothing imported: {exc.reason}", file=sys.stderr)
-        return 1
-    try:
-        with _open_store(args.db) as store:
-            added = store.import_contacts(args.campaign, result.records, now=time.time())
-    except StoreError as exc:
-        print(f"dialer: nothing imported: {exc}", file=sys.stderr)
-        return 1
-    print(result.report(), file=sys.stderr)
-    return _print({**result.to_dict(), "new_leads": added})
 
 
 async def _run(args: argparse.Namespace, config: Config) -> int:
@@ -204,14 +181,15 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         counts = await store.run(lambda s: s.campaign_counts(args.campaign))
     finally:
         store.close()
-    return _print(
+    return emit(
         {
             "campaign": args.campaign,
             "state": result.state,
             "peak_concurrent": result.peak_concurrent,
             "reconciled_at_start": result.reconciled,
             **counts,
-        }
+        },
+        as_json=args.json,
     )
 
 
@@ -284,14 +262,4 @@ def _export(store: SqliteStore, args: argparse.Namespace) -> int:
     export = export_attempts_csv if args.attempts else export_leads_csv
     with open(args.out, "w", newline="", encoding="utf-8") as out:
         rows = export(store, args.campaign, out)
-    return _print({"campaign": args.campaign, "rows": rows, "file": args.out})
-
-
-def _open_store(path: str) -> closing[SqliteStore]:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return closing(SqliteStore(Path(path)))
-
-
-def _print(data: dict[str, object]) -> int:
-    print(json.dumps(data, sort_keys=True, default=str))
-    return 0
+    return emit({"campaign": args.campaign, "rows": rows, "file": args.out}, as_json=args.json)

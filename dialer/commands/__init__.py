@@ -1,0 +1,1 @@
+"""The `dialer` subcommands, one module per resource; `dialer.cli` wires them together."""
