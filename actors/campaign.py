@@ -9,7 +9,13 @@ changes the campaign, so the limits are plain counters:
 - the trunk's `TrunkPacer` (calls per second, backing off on 503/Retry-After);
 - calling hours: the campaign window and the recipient's local time in every
   zone of the number (a lead outside them is deferred to the next allowed
-  instant, not dialled).
+  instant, not dialled; one whose zone cannot be judged is marked invalid).
+
+The actor lives for one run of its campaign and stops when there is nothing
+left for it to do: every lead final (the campaign completes, or waits for its
+next scheduled run), or a manager paused or stopped it and the calls in
+progress ended. A paused campaign so holds no slot among the campaigns a
+process dials at once; resumed, it gets a fresh actor.
 
 The order of a dial is the ledger's rule: the attempt row is committed
 (`begin_attempt`) before the CallActor exists, so the INVITE can never leave
@@ -37,16 +43,24 @@ from dialer.calling import CallRequest
 from dialer.campaign.compliance import (
     DEFAULT_HOURS,
     CallingWindow,
+    ComplianceError,
     RecipientHours,
     may_call,
     next_allowed,
     zones_for_number,
 )
-from dialer.campaign.model import AttemptOutcome, CallOutcome, CampaignEvent, CampaignState
+from dialer.campaign.model import (
+    FINAL_CAMPAIGN_STATES,
+    AttemptOutcome,
+    CallOutcome,
+    CampaignEvent,
+    CampaignState,
+)
 from dialer.campaign.pacing import TrunkPacer
 from dialer.campaign.policy import RetryRules, after_attempt
+from dialer.campaign.schedule import Schedule, StartNow, next_round
 from dialer.runtime import Dialer
-from dialer.store.repository import AttemptInFlight, Lead, OnDoNotCallList, ReconcilePolicy
+from dialer.store.repository import AttemptInFlight, Lead, OnDoNotCallList
 from dialer.store.worker import StoreWorker
 
 log = logging.getLogger("dialer.campaign")
@@ -81,7 +95,8 @@ class CampaignPlan:
     max_concurrent: int = 10
     rules: RetryRules = field(default_factory=RetryRules)
     window: CallingWindow | None = None  # None: any time the recipient hours allow
-    hours: RecipientHours = DEFAULT_HOURS
+    hours: RecipientHours | None = DEFAULT_HOURS  # None: any hour (lab trunks only)
+    schedule: Schedule = field(default_factory=StartNow)  # decides if another run follows
     prompt: bytes | None = None
     ring_timeout_s: float | None = None
     max_duration_s: float | None = None
@@ -91,7 +106,7 @@ class CampaignPlan:
 @dataclass(frozen=True)
 class CampaignFinished:
     campaign_id: int
-    state: str  # completed or stopped
+    state: str  # completed, scheduled (a next run follows), paused or stopped
     peak_concurrent: int
     reconciled: int  # attempts a previous run left in flight, closed when this one started
 
@@ -136,7 +151,7 @@ class CampaignActor(Actor):
         self.pacer = pacer
         self.on_finished = on_finished
         self.wall_clock = wall_clock
-        self.in_flight: dict[int, int] = {}  # attempt id -> lead id
+        self.in_flight: dict[int, _Dialled] = {}  # by attempt id
         self.peak_concurrent = 0
         self.reconciled = 0
         self._due: deque[Lead] = deque()
@@ -152,9 +167,8 @@ class CampaignActor(Actor):
         # Attempts a previous run of this campaign left in flight (a crash, a restart by
         # the supervisor) are closed first: counted as failed, never redialled blindly.
         rules, campaign, now = self.plan.rules, self.plan.campaign_id, self.wall_clock()
-        policy = ReconcilePolicy(rules.max_attempts, rules.retry_delay_s)
         report = await self.store.run(
-            lambda s: s.reconcile_in_flight(policy, now, campaign_id=campaign)
+            lambda s: s.reconcile_in_flight(rules, now, campaign_id=campaign)
         )
         self.reconciled = report.interrupted
         self._calls_task = spawn(self._calls)
@@ -175,6 +189,7 @@ class CampaignActor(Actor):
         elif isinstance(message, Pause):
             self._paused = True
             await self._set_state(CampaignEvent.PAUSE)
+            await self._maybe_finish()
         elif isinstance(message, Resume):
             self._paused = False
             await self._set_state(CampaignEvent.RESUME)
@@ -192,8 +207,9 @@ class CampaignActor(Actor):
         await self._follow_stored_state()
         loop = asyncio.get_running_loop()
         if self._paused or self._stopping:
+            await self._maybe_finish()  # once the calls in progress have ended
             if self._paused:
-                self._wake_at(loop.time() + IDLE_POLL_S)  # to notice a resume
+                self._wake_at(loop.time() + IDLE_POLL_S)  # to notice a resume meanwhile
             return
         while len(self.in_flight) < self.plan.max_concurrent:
             lead = await self._next_lead()
@@ -224,23 +240,32 @@ class CampaignActor(Actor):
             now = self.wall_clock()
             campaign, batch = self.plan.campaign_id, self.plan.batch
             leads = await self.store.run(lambda s: s.due_leads(campaign, now, batch))
-            self._due.extend(lead for lead in leads if lead.id not in self.in_flight.values())
+            dialling = {dialled.lead_id for dialled in self.in_flight.values()}
+            self._due.extend(lead for lead in leads if lead.id not in dialling)
         return self._due.popleft() if self._due else None
 
     async def _within_hours(self, lead: Lead) -> bool:
+        """May the lead be dialled now? If not, it is deferred (or found unusable)."""
         assert lead.phone is not None
-        zones = (lead.timezone,) if lead.timezone else zones_for_number(lead.phone)
         now = datetime.fromtimestamp(self.wall_clock(), UTC)
-        window = self.plan.window or _ANY_TIME
-        if may_call(now, window, zones, self.plan.hours).allowed:
-            return True
-        later = next_allowed(now, window, zones, self.plan.hours)
+        window, hours = self.plan.window or _ANY_TIME, self.plan.hours or _ANY_HOUR
+        try:
+            zones = (lead.timezone,) if lead.timezone else zones_for_number(lead.phone)
+            if may_call(now, window, zones, hours).allowed:
+                return True
+            later = next_allowed(now, window, zones, hours)
+        except ComplianceError as exc:
+            # A zone or number that cannot be judged is never dialled "just in case".
+            log.warning("lead %d cannot be dialled: %s", lead.id, exc)
+            await self.store.run(lambda s: s.invalidate_lead(lead.id, now=now.timestamp()))
+            return False
         at = later.timestamp() if later else now.timestamp() + NO_WINDOW_RETRY_S
         await self.store.run(lambda s: s.defer_lead(lead.id, at, now=now.timestamp()))
         return False
 
     async def _dial(self, lead: Lead) -> bool:
-        number = _number_for(lead)
+        number = lead.next_number
+        assert number is not None
         now = self.wall_clock()
         try:
             # The ledger first: the INVITE below can never leave without this row.
@@ -250,7 +275,7 @@ class CampaignActor(Actor):
             return False
         except AttemptInFlight:
             return False  # already being dialled (a stale batch entry)
-        self.in_flight[attempt_id] = lead.id
+        self.in_flight[attempt_id] = _Dialled(lead.id, number)
         self.peak_concurrent = max(self.peak_concurrent, len(self.in_flight))
         plan = self.plan
         request = CallRequest(
@@ -274,7 +299,8 @@ class CampaignActor(Actor):
 
     async def _finished(self, message: CallFinished) -> None:
         report = message.report
-        if self.in_flight.pop(message.attempt_id, None) is None:
+        dialled = self.in_flight.pop(message.attempt_id, None)
+        if dialled is None:
             return  # not ours, or already written
         for pool in self.channels:
             pool.give_back()
@@ -290,7 +316,10 @@ class CampaignActor(Actor):
         )
         now = self.wall_clock()
         lead = await self.store.run(lambda s: s.get_lead(message.lead_id))
-        step = after_attempt(self.plan.rules, lead.attempts + 1, result, now)
+        on_primary = dialled.number == lead.phone and lead.secondary_phone is not None
+        step = after_attempt(
+            self.plan.rules, lead.attempts + 1, result, now, secondary_untried=on_primary
+        )
         await self.store.run(
             lambda s: s.finish_attempt(
                 message.attempt_id,
@@ -298,10 +327,12 @@ class CampaignActor(Actor):
                 now,
                 then=step.event,
                 next_attempt_at=step.next_attempt_at,
+                on_secondary=step.on_secondary,
             )
         )
         self.ref.tell(_Pump())
-        if self._stopping:
+        if self._stopping or self._paused:
+            await self._follow_stored_state()  # a resume may have come meanwhile
             await self._maybe_finish()
 
     async def _follow_stored_state(self) -> None:
@@ -311,22 +342,25 @@ class CampaignActor(Actor):
         if state is CampaignState.PAUSED and not self._paused:
             log.info("campaign %d paused: no new dials", campaign)
         self._paused = state is CampaignState.PAUSED
-        if state is CampaignState.STOPPED and not self._stopping:
-            log.info("campaign %d stopped: no new dials, calls in progress finish", campaign)
+        if state in FINAL_CAMPAIGN_STATES and not self._stopping:
+            log.info("campaign %d %s: no new dials, calls in progress finish", campaign, state)
             self._stopping = True
-            await self._maybe_finish()
 
     async def _maybe_finish(self) -> None:
+        """Stop once nothing is left to do: paused or stopped with no call in progress,
+        or every lead final (then the campaign completes, or waits for its next run)."""
         if self.in_flight:
             return
-        if not self._stopping:
+        if self._stopping:
+            state = "stopped"
+        elif self._paused:
+            state = "paused"
+        else:
             campaign = self.plan.campaign_id
             counts = await self.store.run(lambda s: s.campaign_counts(campaign))
-            open_leads = sum(counts.get(state, 0) for state in _OPEN_LEAD_STATES)
-            if open_leads:
+            if any(counts.get(open_state, 0) for open_state in _OPEN_LEAD_STATES):
                 return
-            await self._set_state(CampaignEvent.COMPLETE)
-        state = "stopped" if self._stopping else "completed"
+            state = await self._end_run()
         log.info(
             "campaign %d %s (peak %d calls)", self.plan.campaign_id, state, self.peak_concurrent
         )
@@ -337,6 +371,22 @@ class CampaignActor(Actor):
                 )
             )
         self.stop()
+
+    async def _end_run(self) -> str:
+        """Every lead is final: the campaign completes, or a recurring one awaits its next run."""
+        now = self.wall_clock()
+        following = next_round(self.plan.schedule, datetime.fromtimestamp(now, UTC))
+        if following is None:
+            await self._set_state(CampaignEvent.COMPLETE)
+            return "completed"
+        campaign, at = self.plan.campaign_id, following.timestamp()
+        await self.store.run(
+            lambda s: s.set_campaign_state(
+                campaign, CampaignEvent.SCHEDULE, now=now, next_run_at=at
+            )
+        )
+        log.info("campaign %d: next run at %s", campaign, following.isoformat())
+        return "scheduled"
 
     async def _set_state(self, event: CampaignEvent) -> None:
         campaign, now = self.plan.campaign_id, self.wall_clock()
@@ -353,14 +403,13 @@ class CampaignActor(Actor):
             self.ref.tell(_Pump())
 
 
+@dataclass(frozen=True)
+class _Dialled:
+    lead_id: int
+    number: str  # the primary or the secondary
+
+
 _OPEN_LEAD_STATES = ("created", "scheduled", "processing", "rescheduled")
 # No campaign window: only the recipient's hours apply (start == end is the whole day).
 _ANY_TIME = CallingWindow(frozenset(range(7)), dt_time(0), dt_time(0), ZoneInfo("UTC"))
-
-
-def _number_for(lead: Lead) -> str:
-    """The primary number; the secondary on every other attempt after a miss."""
-    assert lead.phone is not None
-    if lead.secondary_phone and lead.attempts % 2 == 1:
-        return lead.secondary_phone
-    return lead.phone
+_ANY_HOUR = RecipientHours(dt_time(0), dt_time.max)

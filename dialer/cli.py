@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from dialer.calling import CallRequest
 from dialer.commands import campaign as campaign_commands
 from dialer.commands import contacts as contact_commands
+from dialer.commands import dnc as dnc_commands
 from dialer.config import Config, ConfigError, load_config
 
 log = logging.getLogger("dialer")
@@ -50,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "config": _config_check,
         "campaign": campaign_commands.campaign_command,
         "contacts": contact_commands.contacts_command,
+        "dnc": dnc_commands.dnc_command,
         "serve": campaign_commands.serve_command,
     }[args.command]
     try:
@@ -82,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 
     campaign_commands.add_commands(commands)
     contact_commands.add_commands(commands)
+    dnc_commands.add_commands(commands)
 
     config = commands.add_parser("config", help="configuration tools")
     config_commands = config.add_subparsers(dest="config_command", required=True)

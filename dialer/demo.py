@@ -27,7 +27,8 @@ from pathlib import Path
 
 from dialer.calling import CallRequest, place_call
 from dialer.campaign.export import export_leads_csv
-from dialer.campaign.model import CampaignEvent
+from dialer.campaign.model import CampaignEvent, LeadState
+from dialer.campaign.policy import RetryRules
 from dialer.campaign.settings import CampaignSettings
 from dialer.config import Config, TrunkSettings
 from dialer.contacts.record import ContactRecord
@@ -96,11 +97,10 @@ async def _demo_campaign(folder: Path, prompt_wav: Path) -> dict[str, object]:
         try:
             settings = CampaignSettings(
                 max_concurrent=4,
-                max_attempts=2,
-                retry_delay_s=0.0,
+                retry=RetryRules(max_attempts=2, retry_delay_s=0.0),
                 prompt_file=str(prompt_wav),
                 max_duration_s=2.0,
-                any_hour=True,
+                recipient_hours=None,  # a lab callee: any hour will do
             )
             now = time.time()
             records = [
@@ -123,16 +123,18 @@ async def _demo_campaign(folder: Path, prompt_wav: Path) -> dict[str, object]:
             finally:
                 await dialer.close()
             counts = await store.run(lambda s: s.campaign_counts(campaign))
+            attempts = await store.run(lambda s: s.list_attempts(campaign))
             results = folder / "results.csv"
             with results.open("w", newline="", encoding="utf-8") as out:
                 await store.run(lambda s: export_leads_csv(s, campaign, out))
         finally:
             store.close()
-    leads = {state: count for state, count in counts.items() if count}
+    leads = {state: counts[state] for state in LeadState if counts[state]}
     return {
         "state": finished.state,
         "peak_concurrent": finished.peak_concurrent,
         "leads": leads,
+        "attempts": len(attempts),
         "results_csv": str(results),
     }
 

@@ -2,15 +2,23 @@
 
 `CampaignHost` owns what running campaigns share: the `Dialer` (SIP endpoint,
 media clock, RTP ports), the store worker, the global and per-trunk channel
-pools and one pacer per trunk. It runs each campaign as a transient child of
-its campaign supervisor (restarted after a crash, not after it completes);
-each campaign actor first closes the attempts a previous run of it left in
-flight.
+pools, one pacer per trunk, and the slots for `limits.max_concurrent_campaigns`.
 
-`serve` is the long-running service: every `poll_s` it starts any campaign
-the store says is running (started by `dialer campaign start` or, later, the API), until
-SIGTERM or SIGINT, when it stops the campaigns (calls in progress are hung up
-and their attempts reconciled at the next start) and exits 0.
+Supervision: each campaign runs under a supervisor of its own, which restarts
+its actor after a crash (the new actor first closes the attempts the old one
+left in flight) up to `RESTARTS` times in `RESTART_PERIOD_S`. Past that the
+campaign is marked failed with the crash as its reason, and the others carry
+on: one broken campaign never takes the process, or another campaign, down.
+A campaign that ends normally (completed, waiting for its next run, paused or
+stopped) frees its slot.
+
+`serve` is the long-running service. Every `poll_s` it starts each scheduled
+campaign whose run is due, and dials every running campaign it has a slot
+for (started by `dialer campaign start`, resumed after a pause, or later by
+the API). A campaign whose settings cannot be used (an unknown trunk, an
+unreadable prompt) is marked failed with the reason. SIGTERM or SIGINT stops
+the campaigns (calls in progress are hung up, their attempts reconciled at the
+next start) and exits 0.
 """
 
 from __future__ import annotations
@@ -19,47 +27,71 @@ import asyncio
 import contextlib
 import logging
 import signal
-from datetime import time as dt_time
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from actors.campaign import CampaignActor, CampaignFinished, CampaignPlan, ChannelPool
 from actors.runtime import spawn
-from actors.supervisor import ChildSpec, Restart, Supervisor
-from dialer.campaign.compliance import DEFAULT_HOURS, RecipientHours
-from dialer.campaign.model import CampaignState
+from actors.supervisor import ChildExit, ChildSpec, ExitAction, Restart, Supervisor
+from dialer.campaign.model import CampaignEvent, CampaignState, IllegalTransition
 from dialer.campaign.pacing import PacerSettings, TrunkPacer
-from dialer.campaign.settings import CampaignSettings
-from dialer.config import Config
+from dialer.campaign.settings import CampaignSettings, SettingsError
+from dialer.config import Config, ConfigError
 from dialer.runtime import Dialer
+from dialer.store.repository import Campaign
 from dialer.store.sqlite import SqliteStore
 from dialer.store.worker import StoreWorker
-from media.audiofile import load_ulaw
+from media.audiofile import AudioFileError, load_ulaw
 
 log = logging.getLogger("dialer.service")
 
-ANY_HOUR = RecipientHours(dt_time(0), dt_time(23, 59, 59))
+RESTARTS = 3  # crashes of one campaign's actor tolerated within RESTART_PERIOD_S
+RESTART_PERIOD_S = 60.0
+
+MakeActor = Callable[..., CampaignActor]
 
 
-def plan_for(campaign_id: int, settings: CampaignSettings) -> CampaignPlan:
-    prompt = load_ulaw(Path(settings.prompt_file)) if settings.prompt_file else None
+class CampaignCannotRun(ValueError):
+    """The campaign's settings cannot be used here; the message says why."""
+
+
+def plan_for(campaign_id: int, settings: CampaignSettings, config: Config) -> CampaignPlan:
+    try:
+        config.trunk(settings.trunk)
+        prompt = load_ulaw(Path(settings.prompt_file)) if settings.prompt_file else None
+    except (ConfigError, AudioFileError) as exc:
+        raise CampaignCannotRun(str(exc)) from None
     return CampaignPlan(
         campaign_id,
         trunk=settings.trunk,
         max_concurrent=settings.max_concurrent,
-        rules=settings.rules(),
-        hours=ANY_HOUR if settings.any_hour else DEFAULT_HOURS,
+        rules=settings.retry,
+        window=settings.window,
+        hours=settings.recipient_hours,
+        schedule=settings.schedule,
         prompt=prompt,
+        ring_timeout_s=settings.ring_timeout_s,
         max_duration_s=settings.max_duration_s,
     )
 
 
 class CampaignHost:
-    def __init__(self, config: Config, dialer: Dialer, store: StoreWorker) -> None:
+    def __init__(
+        self,
+        config: Config,
+        dialer: Dialer,
+        store: StoreWorker,
+        *,
+        make_actor: MakeActor = CampaignActor,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.config = config
         self.dialer = dialer
         self.store = store
+        self.make_actor = make_actor
+        self.wall_clock = wall_clock
         self.finished: dict[int, CampaignFinished] = {}
-        self.refused: set[int] = set()
         self._changed = asyncio.Event()
         self._active: set[int] = set()
         self._global = ChannelPool(config.limits.max_concurrent_calls)
@@ -71,30 +103,53 @@ class CampaignHost:
             name: TrunkPacer(PacerSettings(cps=trunk.cps), now=loop.time())
             for name, trunk in config.trunks.items()
         }
-        self._campaigns = Supervisor("campaigns", max_restarts=3, period_s=60.0)
+        # Campaign supervisors are temporary children: when one gives up, its campaign
+        # is failed (below), never restarted blindly and never escalated further.
+        self._campaigns = Supervisor("campaigns", observer=self._on_campaign_exit)
         self._task = spawn(self._campaigns)
+        self._failures: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
+        self._failure_task = asyncio.get_running_loop().create_task(self._record_failures())
 
-    async def run(self, campaign_id: int, settings: CampaignSettings) -> None:
-        """Start dialling `campaign_id` (no-op if it already runs here)."""
+    @property
+    def has_slot(self) -> bool:
+        return len(self._active) < self.config.limits.max_concurrent_campaigns
+
+    def is_active(self, campaign_id: int) -> bool:
+        return campaign_id in self._active
+
+    async def run(self, campaign_id: int, settings: CampaignSettings) -> bool:
+        """Start dialling `campaign_id`; False when every campaign slot is taken.
+
+        A no-op (True) if it already runs here; CampaignCannotRun for unusable settings.
+        """
         if campaign_id in self._active:
-            return
-        self.config.trunk(settings.trunk)  # an unknown trunk is refused before dialling
-        plan = plan_for(campaign_id, settings)
+            return True
+        if not self.has_slot:
+            return False
+        plan = plan_for(campaign_id, settings, self.config)
         self._active.add(campaign_id)
+        self.finished.pop(campaign_id, None)
 
-        def start() -> CampaignActor:
-            return CampaignActor(
+        def start_actor() -> CampaignActor:
+            return self.make_actor(
                 self.dialer,
                 self.store,
                 plan,
                 channels=(self._global, self._trunk_pools[plan.trunk]),
                 pacer=self._pacers[plan.trunk],
                 on_finished=self._on_finished,
+                wall_clock=self.wall_clock,
             )
 
         await self._campaigns.start_child(
-            ChildSpec(f"campaign-{campaign_id}", start, restart=Restart.TRANSIENT)
+            ChildSpec(
+                _supervisor_name(campaign_id),
+                lambda: _CampaignSupervisor(campaign_id, start_actor),
+                restart=Restart.TEMPORARY,
+                shutdown_timeout_s=15.0,  # its actor hangs up its calls first
+            )
         )
+        return True
 
     async def wait_finished(self, campaign_id: int) -> CampaignFinished:
         while campaign_id not in self.finished:
@@ -105,11 +160,71 @@ class CampaignHost:
     async def close(self) -> None:
         self._campaigns.stop()
         await asyncio.gather(self._task, return_exceptions=True)
+        self._failure_task.cancel()
+        await asyncio.gather(self._failure_task, return_exceptions=True)
 
     def _on_finished(self, result: CampaignFinished) -> None:
         self._active.discard(result.campaign_id)
         self.finished[result.campaign_id] = result
         self._changed.set()
+
+    def _on_campaign_exit(self, exit: ChildExit) -> None:
+        if exit.error is None or exit.action is not ExitAction.REMOVED:
+            return
+        campaign_id = int(exit.child.rsplit("-", 1)[1])
+        cause = exit.error.__cause__ or exit.error
+        reason = f"crashed {RESTARTS + 1} times within {RESTART_PERIOD_S:g} s: {cause!r}"
+        self._failures.put_nowait((campaign_id, reason))
+
+    async def _record_failures(self) -> None:
+        while True:
+            campaign_id, reason = await self._failures.get()
+            log.error("campaign %d failed: %s", campaign_id, reason)
+            now = self.wall_clock()
+            try:
+                await set_campaign_state(
+                    self.store, campaign_id, CampaignEvent.FAIL, now=now, reason=reason
+                )
+            except IllegalTransition as exc:  # stopped meanwhile: that stands
+                log.warning("campaign %d not marked failed: %s", campaign_id, exc)
+            self._on_finished(CampaignFinished(campaign_id, "failed", 0, 0))
+
+
+class _CampaignSupervisor(Supervisor):
+    """One campaign's actor: restarted after a crash, done when the actor ends normally."""
+
+    def __init__(self, campaign_id: int, start_actor: Callable[[], CampaignActor]) -> None:
+        super().__init__(
+            _supervisor_name(campaign_id),
+            [ChildSpec("actor", start_actor, restart=Restart.TRANSIENT, shutdown_timeout_s=10.0)],
+            max_restarts=RESTARTS,
+            period_s=RESTART_PERIOD_S,
+            observer=self._on_exit,
+        )
+
+    def _on_exit(self, exit: ChildExit) -> None:
+        if exit.action is ExitAction.REMOVED:  # the actor finished its run
+            self.stop()
+
+
+async def set_campaign_state(
+    store: StoreWorker,
+    campaign_id: int,
+    event: CampaignEvent,
+    *,
+    now: float,
+    reason: str | None = None,
+    next_run_at: float | None = None,
+) -> Campaign:
+    return await store.run(
+        lambda s: s.set_campaign_state(
+            campaign_id, event, now=now, reason=reason, next_run_at=next_run_at
+        )
+    )
+
+
+def _supervisor_name(campaign_id: int) -> str:
+    return f"campaign-{campaign_id}"
 
 
 async def serve(config: Config, db: Path, *, poll_s: float = 1.0) -> int:
@@ -123,9 +238,10 @@ async def serve(config: Config, db: Path, *, poll_s: float = 1.0) -> int:
         dialer = await Dialer.start(config)
         host = CampaignHost(config, dialer, store)
         log.info("serving (store %s)", db)
+        waiting: set[int] = set()
         try:
             while not stop.is_set():
-                await _start_running_campaigns(host, store)
+                await start_due_campaigns(host, store, waiting)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), poll_s)
         finally:
@@ -139,13 +255,32 @@ async def serve(config: Config, db: Path, *, poll_s: float = 1.0) -> int:
     return 0
 
 
-async def _start_running_campaigns(host: CampaignHost, store: StoreWorker) -> None:
-    campaigns = await store.run(lambda s: s.list_campaigns())
-    for campaign in campaigns:
-        if campaign.state is not CampaignState.RUNNING or campaign.id in host.refused:
+async def start_due_campaigns(host: CampaignHost, store: StoreWorker, waiting: set[int]) -> None:
+    """One pass of the service: begin the runs that are due, dial what may be dialled.
+
+    `waiting` remembers campaigns already told they wait for a slot (said once).
+    """
+    now = host.wall_clock()
+    for campaign in await store.run(lambda s: s.list_campaigns()):
+        if campaign.state is CampaignState.SCHEDULED and (campaign.next_run_at or 0) <= now:
+            campaign = await set_campaign_state(store, campaign.id, CampaignEvent.START, now=now)
+            log.info("campaign %d: run %d begins", campaign.id, campaign.runs)
+        if campaign.state is not CampaignState.RUNNING or host.is_active(campaign.id):
             continue
         try:
-            await host.run(campaign.id, CampaignSettings.from_dict(campaign.settings))
-        except ValueError as exc:  # bad stored settings, an unknown trunk, an unreadable prompt
-            host.refused.add(campaign.id)  # said once, not every poll
-            log.error("campaign %d cannot run: %s", campaign.id, exc)
+            settings = CampaignSettings.from_dict(campaign.settings)
+            started = await host.run(campaign.id, settings)
+        except (SettingsError, CampaignCannotRun) as exc:  # bad settings, unknown trunk...
+            reason = f"cannot run: {exc}"
+            log.error("campaign %d %s", campaign.id, reason)
+            await set_campaign_state(store, campaign.id, CampaignEvent.FAIL, now=now, reason=reason)
+            continue
+        if started:
+            waiting.discard(campaign.id)
+        elif campaign.id not in waiting:
+            waiting.add(campaign.id)
+            log.warning(
+                "campaign %d waits: %d campaigns are dialling (limits.max_concurrent_campaigns)",
+                campaign.id,
+                host.config.limits.max_concurrent_campaigns,
+            )

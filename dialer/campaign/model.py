@@ -16,7 +16,9 @@ from types import MappingProxyType
 from dialer.sip.call import Outcome as CallOutcome  # one vocabulary for call outcomes
 
 __all__ = [
+    "CAMPAIGN_FIELDS",
     "CAMPAIGN_TRANSITIONS",
+    "EDITABLE_FIELDS",
     "FINAL_CAMPAIGN_STATES",
     "FINAL_LEAD_STATES",
     "LEAD_TRANSITIONS",
@@ -29,6 +31,8 @@ __all__ = [
     "IllegalTransition",
     "LeadEvent",
     "LeadState",
+    "NotEditable",
+    "check_edit",
     "next_campaign_state",
     "next_lead_state",
 ]
@@ -141,6 +145,7 @@ CAMPAIGN_TRANSITIONS: Mapping[CampaignState, Mapping[CampaignEvent, CampaignStat
             _CS.DRAFT: {_CE.SCHEDULE: _CS.SCHEDULED, _CE.START: _CS.RUNNING, _CE.STOP: _CS.STOPPED},
             _CS.SCHEDULED: {_CE.START: _CS.RUNNING, _CE.STOP: _CS.STOPPED, _CE.FAIL: _CS.FAILED},
             _CS.RUNNING: {
+                _CE.SCHEDULE: _CS.SCHEDULED,  # a recurring campaign between two runs
                 _CE.PAUSE: _CS.PAUSED,
                 _CE.STOP: _CS.STOPPED,
                 _CE.COMPLETE: _CS.COMPLETED,
@@ -161,6 +166,30 @@ def next_campaign_state(state: CampaignState, event: CampaignEvent) -> CampaignS
         return CAMPAIGN_TRANSITIONS[state][event]
     except KeyError:
         raise IllegalTransition("campaign", state, event) from None
+
+
+class NotEditable(ValueError):
+    """A change the campaign's state does not allow (names the state and the fields)."""
+
+
+# A draft is the manager's to shape; once a campaign has started, the contacts called so
+# far were called under its settings, so only the labels may change (duplicate it to
+# change anything else).
+CAMPAIGN_FIELDS = frozenset({"name", "description", "settings"})
+EDITABLE_FIELDS: Mapping[CampaignState, frozenset[str]] = MappingProxyType(
+    {state: frozenset({"name", "description"}) for state in CampaignState}
+    | {CampaignState.DRAFT: CAMPAIGN_FIELDS}
+)
+
+
+def check_edit(state: CampaignState, changed: frozenset[str]) -> None:
+    refused = changed - EDITABLE_FIELDS[state]
+    if refused:
+        allowed = " and ".join(sorted(EDITABLE_FIELDS[state]))
+        raise NotEditable(
+            f"a {state} campaign cannot change its {', '.join(sorted(refused))}"
+            f" (only its {allowed}; duplicate it to change the rest)"
+        )
 
 
 class AttemptState(enum.StrEnum):

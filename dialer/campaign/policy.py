@@ -5,7 +5,8 @@ goal variable ("retry until goal"), answered *and* the flow set the variable
 to the goal value. A retryable outcome is rescheduled after its delay until
 `max_attempts` is used up (`max_retries`). Outcomes that no retry would change
 (rejected, and anything not in `retry_outcomes`) end the lead as completed with
-that outcome recorded; the attempt ledger keeps what happened.
+that outcome recorded; the attempt ledger keeps what happened. A lead with a
+secondary number has it dialled at once when the primary was not answered.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 from dialer.campaign.model import AnsweredBy, AttemptOutcome, CallOutcome, LeadEvent
 
+VOICEMAIL = "voicemail"  # a retry key: answered, but by a machine
 DEFAULT_RETRY_OUTCOMES = frozenset({CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.FAILED})
 
 
@@ -38,7 +40,9 @@ class RetryRules:
         if self.retry_delay_s < 0 or any(d < 0 for d in self.delay_by_outcome.values()):
             raise RulesError("retry delays cannot be negative")
         known = {o.value for o in CallOutcome}
-        unknown = (set(self.retry_outcomes) | set(self.delay_by_outcome)) - known
+        unknown = (set(self.retry_outcomes) - known) | (
+            set(self.delay_by_outcome) - known - {VOICEMAIL}
+        )
         if unknown:
             raise RulesError(f"unknown outcomes {sorted(unknown)}; known: {sorted(known)}")
 
@@ -51,16 +55,27 @@ class NextStep:
     event: LeadEvent  # complete, reschedule or exhaust
     next_attempt_at: float | None
     reason: str
+    on_secondary: bool = False  # the next attempt dials the lead's secondary number
 
 
 def after_attempt(
-    rules: RetryRules, attempts_made: int, result: AttemptOutcome, now: float
+    rules: RetryRules,
+    attempts_made: int,
+    result: AttemptOutcome,
+    now: float,
+    *,
+    secondary_untried: bool = False,
 ) -> NextStep:
-    """The lead's next step once attempt number `attempts_made` (1-based) ended with `result`."""
+    """The lead's next step once attempt number `attempts_made` (1-based) ended with `result`.
+
+    `secondary_untried`: this attempt dialled the primary number and the lead has a
+    secondary one. When nobody answered (or a machine did, with voicemail retried), the
+    secondary is dialled next, at once: it is another line, not the same one busy
+    again. Every call counts towards `max_attempts`, on either number.
+    """
     outcome = str(result.outcome)
-    reached = outcome == CallOutcome.COMPLETED and not (
-        rules.retry_voicemail and result.answered_by == AnsweredBy.MACHINE
-    )
+    machine = rules.retry_voicemail and result.answered_by == AnsweredBy.MACHINE
+    reached = outcome == CallOutcome.COMPLETED and not machine
     if reached:
         if rules.goal_variable is None:
             return NextStep(LeadEvent.COMPLETE, None, "reached")
@@ -68,17 +83,21 @@ def after_attempt(
             return NextStep(LeadEvent.COMPLETE, None, f"goal {rules.goal_variable} reached")
         retry_key = outcome  # answered without the goal: try again like any miss
     elif outcome == CallOutcome.COMPLETED:
-        retry_key = "voicemail"
+        retry_key = VOICEMAIL
     else:
         retry_key = outcome
+    if secondary_untried and not reached and attempts_made < rules.max_attempts:
+        return NextStep(
+            LeadEvent.RESCHEDULE, now, f"{retry_key} on the primary: trying the secondary", True
+        )
     retryable = (
         retry_key in rules.retry_outcomes
-        or retry_key == "voicemail"
+        or retry_key == VOICEMAIL
         or (retry_key == CallOutcome.COMPLETED and rules.goal_variable is not None)
     )
     if not retryable:
         return NextStep(LeadEvent.COMPLETE, None, f"final outcome {outcome}")
     if attempts_made >= rules.max_attempts:
-        return NextStep(LeadEvent.EXHAUST, None, f"{outcome} after {attempts_made} attempts")
-    delay = rules.delay_for(outcome)
-    return NextStep(LeadEvent.RESCHEDULE, now + delay, f"{outcome}: retry in {delay:g}s")
+        return NextStep(LeadEvent.EXHAUST, None, f"{retry_key} after {attempts_made} attempts")
+    delay = rules.delay_for(retry_key)
+    return NextStep(LeadEvent.RESCHEDULE, now + delay, f"{retry_key}: retry in {delay:g}s")

@@ -110,6 +110,22 @@ def next_run(schedule: Schedule, after: datetime) -> datetime | None:
     return runs[0] if runs else None
 
 
+def first_run(schedule: Schedule, now: datetime) -> datetime | None:
+    """When a campaign started at `now` first dials: now for StartNow and for a StartAt
+    already past, else the first run after now; None when the schedule has no run left."""
+    if isinstance(schedule, StartAt) and schedule.at <= now:
+        return now
+    return next_run(schedule, now)
+
+
+def next_round(schedule: Schedule, now: datetime) -> datetime | None:
+    """After a run ended at `now`: when the next one starts, None when the campaign is done.
+
+    Runs missed while the previous one was still dialling are skipped, not queued up.
+    """
+    return next_run(schedule, now) if isinstance(schedule, Recurring) else None
+
+
 def occurrences(schedule: Schedule, after: datetime, limit: int) -> tuple[datetime, ...]:
     """Up to `limit` runs strictly after `after`, in order (StartNow: just `after`)."""
     _require_aware(after, "after")

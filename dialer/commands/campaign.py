@@ -1,20 +1,26 @@
 """`dialer campaign ...` and `dialer serve`: the campaign engine from the command line.
 
     dialer serve [--config FILE] [--db FILE]
-    dialer campaign create NAME [--max-concurrent N] [--max-attempts N] [--retry-delay S]
-                        [--play FILE] [--duration S] [--trunk NAME] [--db FILE]
-    dialer campaign run CAMPAIGN [--db FILE] [--config FILE] [settings overrides as create]
-    dialer campaign show CAMPAIGN [--db FILE]
-    dialer campaign list | start|pause|resume|stop|duplicate CAMPAIGN
-    dialer campaign export CAMPAIGN --out FILE [--attempts] [--db FILE]
+    dialer campaign create NAME [--description TEXT] [settings options]
+    dialer campaign edit CAMPAIGN [--name NAME] [--description TEXT] [settings options]
+    dialer campaign list | show CAMPAIGN [--follow]
+    dialer campaign start|pause|resume|stop|duplicate CAMPAIGN
+    dialer campaign run CAMPAIGN [--config FILE] [settings options, for this run]
+    dialer campaign export CAMPAIGN --out FILE [--attempts]
+
+The settings options are listed in `dialer.commands.settings_options`. A draft
+is fully editable; once started, only its name and description change.
+`start` follows the campaign's schedule: it dials at once (`serve` picks it up
+within a second), or waits as `scheduled` for its first run.
+
+`run` dials one run of a campaign in this process instead of `serve`: it
+reconciles attempts a crash left in flight (counted as failed, never blindly
+redialled), starts or resumes the campaign and returns when the run is over
+(every lead final), or the campaign was paused, stopped or failed. Killed at
+any point and run again, it carries on without dialling any attempt twice.
 
 Data commands print readable text, or one JSON object with `--json`; exit codes
 are those of `dialer.commands.output`.
-
-`run` is the long-running part: it reconciles attempts a crash left in flight
-(counted as failed, never blindly redialled), starts or resumes the campaign
-and dials until every lead is final. Killed at any point and run again, it
-carries on without dialling any attempt twice.
 """
 
 from __future__ import annotations
@@ -22,17 +28,33 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from dialer.campaign.model import FINAL_CAMPAIGN_STATES, CampaignEvent, IllegalTransition
+from dialer.campaign.model import (
+    FINAL_CAMPAIGN_STATES,
+    CampaignEvent,
+    CampaignState,
+    IllegalTransition,
+    NotEditable,
+)
 from dialer.campaign.progress import Progress
+from dialer.campaign.schedule import first_run
 from dialer.campaign.settings import CampaignSettings, SettingsError
 from dialer.commands.common import add_common_arguments, open_store
-from dialer.commands.output import EXIT_FAILED, emit
+from dialer.commands.output import EXIT_FAILED, emit, iso_utc
+from dialer.commands.settings_options import add_settings_options, apply_settings_options
 from dialer.config import Config
-from dialer.store.repository import Campaign
+from dialer.store.repository import Campaign, StoreError
 from dialer.store.sqlite import SqliteStore
+
+_CONTROLS = {
+    "pause": CampaignEvent.PAUSE,
+    "resume": CampaignEvent.RESUME,
+    "stop": CampaignEvent.STOP,
+}
+_REFUSALS = (StoreError, IllegalTransition, NotEditable, SettingsError)
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,16 +64,20 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     create = actions.add_parser("create", help="create a draft campaign; prints its id")
     create.add_argument("name")
     create.add_argument("--description", default="")
-    _settings_arguments(create, defaults=CampaignSettings())
+    add_settings_options(create)
 
-    run = actions.add_parser(
-        "run", help="dial one campaign in this process until every lead is final"
-    )
+    edit = actions.add_parser("edit", help="change a draft; rename a started campaign")
+    edit.add_argument("campaign", type=int)
+    edit.add_argument("--name")
+    edit.add_argument("--description")
+    add_settings_options(edit)
+
+    run = actions.add_parser("run", help="dial one run of a campaign in this process")
     run.add_argument("campaign", type=int)
     run.add_argument("--config", help="config.toml (default: embedded defaults)")
-    _settings_arguments(run, defaults=None)  # given: overrides the stored setting
+    add_settings_options(run)
 
-    show = actions.add_parser("show", help="lead counts per state")
+    show = actions.add_parser("show", help="a campaign's settings and progress")
     show.add_argument("campaign", type=int)
     show.add_argument(
         "--follow", action="store_true", help="live progress until the campaign is final"
@@ -60,7 +86,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     listing = actions.add_parser("list", help="every campaign with its state")
     controls = []
     for name, text in (
-        ("start", "a draft campaign starts (dialled by `dialer serve`)"),
+        ("start", "start a draft: at once, or at its schedule's first run"),
         ("pause", "no new dials; calls in progress finish"),
         ("resume", "continue a paused campaign"),
         ("stop", "final: no new dials, ever"),
@@ -78,96 +104,129 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     serve = commands.add_parser("serve", help="the long-running service: dials running campaigns")
     serve.add_argument("--config", help="config.toml (default: embedded defaults)")
 
-    for parser in (create, run, show, listing, export, *controls):
+    for parser in (create, edit, run, show, listing, export, *controls):
         add_common_arguments(parser)
     add_common_arguments(serve, data=False)
 
 
 def campaign_command(args: argparse.Namespace, config: Config) -> int:
-    from dialer.store.repository import StoreError
-
+    command = args.campaign_command
     try:
-        if args.campaign_command == "run":
+        if command == "run":
             from dialer.cli import run_async
 
             return run_async(_run(args, config))
         with open_store(args.db) as store:
-            if args.campaign_command == "create":
-                settings = _settings_from(args, CampaignSettings())
-                campaign_id = store.create_campaign(
-                    args.name,
-                    now=time.time(),
-                    description=args.description,
-                    settings=settings.to_dict(),
-                )
-                return emit(
-                    {"campaign": campaign_id, "state": "draft", **settings.to_dict()},
-                    as_json=args.json,
-                )
-            if args.campaign_command == "list":
-                return emit(
-                    {"campaigns": [_summary(c) for c in store.list_campaigns()]}, as_json=args.json
-                )
-            if args.campaign_command == "duplicate":
-                copy = store.duplicate_campaign(args.campaign, now=time.time())
-                return emit(
-                    {"campaign": copy, "state": "draft", "copied_from": args.campaign},
-                    as_json=args.json,
-                )
-            if args.campaign_command in _CONTROLS:
-                event = _CONTROLS[args.campaign_command]
-                campaign = store.set_campaign_state(args.campaign, event, now=time.time())
-                return emit(_summary(campaign), as_json=args.json)
-            if args.campaign_command == "show" and args.follow:
+            if command == "show" and args.follow:
                 return _follow(store, args.campaign)
-            if args.campaign_command == "show":
-                return emit(
-                    {"campaign": args.campaign, **store.campaign_counts(args.campaign)},
-                    as_json=args.json,
-                )
-            if args.campaign_command == "export":
-                return _export(store, args)
-    except (StoreError, IllegalTransition, SettingsError) as exc:
+            return emit(_store_command(store, args), as_json=args.json)
+    except _REFUSALS as exc:
         print(f"dialer: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    raise AssertionError(args.campaign_command)
 
 
-_CONTROLS = {
-    "start": CampaignEvent.START,
-    "pause": CampaignEvent.PAUSE,
-    "resume": CampaignEvent.RESUME,
-    "stop": CampaignEvent.STOP,
-}
+def _store_command(store: SqliteStore, args: argparse.Namespace) -> dict[str, Any]:
+    command, now = args.campaign_command, time.time()
+    if command == "create":
+        settings = _settings(args, CampaignSettings())
+        campaign_id = store.create_campaign(
+            args.name, now=now, description=args.description, settings=settings.to_dict()
+        )
+        return describe(store.get_campaign(campaign_id))
+    if command == "edit":
+        campaign = store.get_campaign(args.campaign)
+        stored = CampaignSettings.from_dict(campaign.settings)
+        settings = _settings(args, stored)
+        edited = store.update_campaign(
+            args.campaign,
+            now=now,
+            name=args.name,
+            description=args.description,
+            settings=settings.to_dict() if settings != stored else None,
+        )
+        return describe(edited)
+    if command == "list":
+        return {"campaigns": [_summary(c) for c in store.list_campaigns()]}
+    if command == "show":
+        campaign = store.get_campaign(args.campaign)
+        progress = _progress(store, campaign.id)
+        return describe(campaign) | {"progress": progress.to_dict(now)}
+    if command == "duplicate":
+        copy = store.duplicate_campaign(args.campaign, now=now)
+        return _summary(store.get_campaign(copy)) | {"copied_from": args.campaign}
+    if command == "start":
+        return _summary(start(store, args.campaign, now))
+    if command in _CONTROLS:
+        return _summary(store.set_campaign_state(args.campaign, _CONTROLS[command], now=now))
+    if command == "export":
+        return _export(store, args)
+    raise AssertionError(command)
 
 
-def _summary(campaign: Campaign) -> dict[str, object]:
-    return {"campaign": campaign.id, "name": campaign.name, "state": str(campaign.state)}
+def start(store: SqliteStore, campaign_id: int, now: float) -> Campaign:
+    """A draft starts now, or waits as scheduled for its schedule's first run."""
+    campaign = store.get_campaign(campaign_id)
+    schedule = CampaignSettings.from_dict(campaign.settings).schedule
+    moment = datetime.fromtimestamp(now, UTC)
+    first = first_run(schedule, moment)
+    if first is None:
+        raise SettingsError("schedule", "has no run left: edit it, or duplicate the campaign")
+    if first <= moment:  # datetimes, not floats: a float round trip can land a hair later
+        return store.set_campaign_state(campaign_id, CampaignEvent.START, now=now)
+    return store.set_campaign_state(
+        campaign_id, CampaignEvent.SCHEDULE, now=now, next_run_at=first.timestamp()
+    )
+
+
+def describe(campaign: Campaign) -> dict[str, Any]:
+    return _summary(campaign) | {
+        "description": campaign.description,
+        "settings": dict(campaign.settings),
+    }
+
+
+def _summary(campaign: Campaign) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "campaign": campaign.id,
+        "name": campaign.name,
+        "state": str(campaign.state),
+        "runs": campaign.runs,
+        "next_run_at": iso_utc(campaign.next_run_at),
+    }
+    if campaign.failure_reason:
+        summary["failure_reason"] = campaign.failure_reason
+    return summary
+
+
+def _settings(args: argparse.Namespace, base: CampaignSettings) -> CampaignSettings:
+    return apply_settings_options(args, base, today=datetime.now(UTC).date())
+
+
+def _progress(store: SqliteStore, campaign_id: int) -> Progress:
+    return Progress.of(store.campaign_counts(campaign_id), store.next_due_at(campaign_id))
 
 
 async def _run(args: argparse.Namespace, config: Config) -> int:
-    from dialer.campaign.model import CampaignState
     from dialer.runtime import Dialer
-    from dialer.service import CampaignHost
+    from dialer.service import CampaignHost, set_campaign_state
     from dialer.store.worker import StoreWorker
 
     Path(args.db).parent.mkdir(parents=True, exist_ok=True)
     store = StoreWorker(lambda: SqliteStore(Path(args.db)))
     try:
         campaign = await store.run(lambda s: s.get_campaign(args.campaign))
-        settings = _settings_from(args, CampaignSettings.from_dict(campaign.settings))
+        settings = _settings(args, CampaignSettings.from_dict(campaign.settings))
         config.trunk(settings.trunk)
-        start = {
+        event = {
             CampaignState.DRAFT: CampaignEvent.START,
             CampaignState.SCHEDULED: CampaignEvent.START,
             CampaignState.PAUSED: CampaignEvent.RESUME,
         }.get(campaign.state)
-        now = time.time()
-        if start is not None:
-            await store.run(lambda s: s.set_campaign_state(args.campaign, start, now=now))
+        if event is not None:
+            await set_campaign_state(store, args.campaign, event, now=time.time())
         elif campaign.state is not CampaignState.RUNNING:
             print(f"dialer: campaign {args.campaign} is {campaign.state}", file=sys.stderr)
-            return 1
+            return EXIT_FAILED
         dialer = await Dialer.start(config)
         try:
             host = CampaignHost(config, dialer, store)
@@ -181,7 +240,7 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         counts = await store.run(lambda s: s.campaign_counts(args.campaign))
     finally:
         store.close()
-    return emit(
+    emit(
         {
             "campaign": args.campaign,
             "state": result.state,
@@ -191,6 +250,7 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         },
         as_json=args.json,
     )
+    return EXIT_FAILED if result.state == "failed" else 0
 
 
 def serve_command(args: argparse.Namespace, config: Config) -> int:
@@ -205,61 +265,25 @@ def _follow(store: SqliteStore, campaign_id: int, interval_s: float = 1.0) -> in
     started, first_final = time.monotonic(), None
     while True:
         campaign = store.get_campaign(campaign_id)
-        progress = Progress.of(store.campaign_counts(campaign_id))
+        progress = _progress(store, campaign_id)
         if first_final is None:
             first_final = progress.final
         elapsed = time.monotonic() - started
         rate = (progress.final - first_final) / elapsed if elapsed > 0 else 0.0
-        print("\r" + progress.line(str(campaign.state), rate), end="", flush=True)
+        line = progress.line(str(campaign.state), rate, now=time.time())
+        print("\r" + line, end="", flush=True)
         if campaign.state in FINAL_CAMPAIGN_STATES:
             print()
+            if campaign.failure_reason:
+                print(f"failed: {campaign.failure_reason}")
             return 0
         time.sleep(interval_s)
 
 
-def _settings_arguments(parser: argparse.ArgumentParser, defaults: CampaignSettings | None) -> None:
-    def default(name: str) -> object:
-        return getattr(defaults, name) if defaults is not None else None
-
-    parser.add_argument("--trunk", default=default("trunk"))
-    parser.add_argument("--max-concurrent", type=int, default=default("max_concurrent"))
-    parser.add_argument("--max-attempts", type=int, default=default("max_attempts"))
-    parser.add_argument(
-        "--retry-delay", type=float, default=default("retry_delay_s"), help="seconds"
-    )
-    parser.add_argument("--play", default=default("prompt_file"), help="prompt played on answer")
-    parser.add_argument(
-        "--duration",
-        type=float,
-        default=default("max_duration_s"),
-        help="hang up answered calls after N seconds",
-    )
-    parser.add_argument(
-        "--any-hour",
-        action="store_true",
-        default=None if defaults is None else False,
-        help="ignore recipients' local calling hours (lab trunks and tests only)",
-    )
-
-
-def _settings_from(args: argparse.Namespace, base: CampaignSettings) -> CampaignSettings:
-    given = {
-        "trunk": args.trunk,
-        "max_concurrent": args.max_concurrent,
-        "max_attempts": args.max_attempts,
-        "retry_delay_s": args.retry_delay,
-        "prompt_file": str(Path(args.play).resolve()) if args.play else None,
-        "max_duration_s": args.duration,
-        "any_hour": args.any_hour,
-    }
-    overrides = {key: value for key, value in given.items() if value is not None}
-    return replace(base, **overrides)
-
-
-def _export(store: SqliteStore, args: argparse.Namespace) -> int:
+def _export(store: SqliteStore, args: argparse.Namespace) -> dict[str, Any]:
     from dialer.campaign.export import export_attempts_csv, export_leads_csv
 
     export = export_attempts_csv if args.attempts else export_leads_csv
     with open(args.out, "w", newline="", encoding="utf-8") as out:
         rows = export(store, args.campaign, out)
-    return emit({"campaign": args.campaign, "rows": rows, "file": args.out}, as_json=args.json)
+    return {"campaign": args.campaign, "rows": rows, "file": args.out}

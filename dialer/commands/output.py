@@ -2,9 +2,9 @@
 
 Every data command builds one JSON-ready mapping and hands it to `emit`, so the
 text a manager reads and the JSON a script parses can never disagree. Text
-rendering: scalars as `key  value` lines; a list of mappings as a table whose
-columns are the union of their keys (first-seen order); a nested mapping as
-indented lines under its key.
+rendering: scalars as `key  value` lines (a list of scalars joined by commas);
+a list of mappings as a table whose columns are the union of their keys
+(first-seen order); a nested mapping as indented lines under its key.
 
 Exit codes, the same for every command: 0 the command did its job, 1 it could
 not (an unknown campaign, a refused file, an illegal state change), 2 a wrong
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -24,6 +25,14 @@ EXIT_USAGE = 2
 def emit(data: Mapping[str, object], *, as_json: bool) -> int:
     print(json.dumps(data, sort_keys=True, default=str) if as_json else render(data))
     return EXIT_OK
+
+
+def iso_utc(seconds: float | None) -> str | None:
+    """Unix seconds as ISO 8601 UTC to the second ("2027-01-15T08:00:00Z"), as exports write."""
+    if seconds is None:
+        return None
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def render(data: Mapping[str, object], indent: str = "") -> str:
@@ -61,8 +70,13 @@ def table(rows: Sequence[object], indent: str = "") -> str:
 
 
 def _is_block(value: object) -> bool:
-    return isinstance(value, Mapping) or (
-        isinstance(value, Sequence) and not isinstance(value, str | bytes)
+    """A non-empty mapping, or a list of mappings: rendered under its key, not beside it."""
+    if isinstance(value, Mapping):
+        return bool(value)
+    return (
+        isinstance(value, Sequence)
+        and not isinstance(value, str | bytes)
+        and any(isinstance(item, Mapping) for item in value)
     )
 
 
@@ -73,6 +87,8 @@ def _cell(value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:g}"
-    if isinstance(value, Mapping | list | tuple):
-        return json.dumps(value, sort_keys=True, default=str)
+    if isinstance(value, Mapping):
+        return json.dumps(value, sort_keys=True, default=str) if value else "-"
+    if isinstance(value, list | tuple):
+        return ", ".join(_cell(item) for item in value) if value else "-"
     return str(value)

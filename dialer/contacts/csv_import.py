@@ -107,9 +107,7 @@ def parse_contacts(data: bytes, *, default_region: str, max_rows: int = 50_000) 
     region is a caller bug and raises ValueError.
     """
     region = check_region(default_region)
-    text = _decode(data)
-    delimiter, text, skipped_lines = _choose_delimiter(text)
-    rows = _read_rows(text, delimiter, skipped_lines)
+    rows = read_rows(decode_text(data))
     if not rows:
         raise ContactImportError("the file has no header line")
     header_line, header = rows[0]
@@ -124,7 +122,8 @@ def parse_contacts(data: bytes, *, default_region: str, max_rows: int = 50_000) 
     return _validate_rows(data_rows, columns, region)
 
 
-def _decode(data: bytes) -> str:
+def decode_text(data: bytes) -> str:
+    """The file as text: UTF-8 with or without BOM; ContactImportError for anything else."""
     if not data:
         raise ContactImportError("the file is empty (0 bytes)")
     if data.startswith(_UTF16_BOMS):
@@ -147,6 +146,13 @@ def _decode(data: bytes) -> str:
 
 def _line_at(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
+
+
+def read_rows(text: str) -> list[tuple[int, list[str]]]:
+    """(start line, fields) for every non-blank row, header first, with the delimiter and
+    Excel's "sep=" line handled as the module docstring says; ContactImportError if malformed."""
+    delimiter, text, skipped_lines = _choose_delimiter(text)
+    return _read_rows(text, delimiter, skipped_lines)
 
 
 def _choose_delimiter(text: str) -> tuple[str, str, int]:

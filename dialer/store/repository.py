@@ -9,7 +9,7 @@ Times are Unix seconds handed in as `now`; the store never reads a clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,6 +21,7 @@ from dialer.campaign.model import (
     LeadEvent,
     LeadState,
 )
+from dialer.campaign.policy import RetryRules
 from dialer.contacts.record import ContactRecord
 
 
@@ -78,6 +79,8 @@ class Campaign:
     settings: Mapping[str, object]
     created_at: float
     updated_at: float
+    next_run_at: float | None = None  # scheduled: when the next run starts
+    runs: int = 0  # runs started (a recurring campaign has one per occurrence)
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,13 @@ class Lead:
     last_outcome: str | None
     last_attempt_at: float | None
     removed_at: float | None
+    next_on_secondary: bool = False  # the next attempt dials secondary_phone
+
+    @property
+    def next_number(self) -> str | None:
+        if self.next_on_secondary and self.secondary_phone:
+            return self.secondary_phone
+        return self.phone
 
 
 @dataclass(frozen=True)
@@ -111,14 +121,6 @@ class Attempt:
 
 
 @dataclass(frozen=True)
-class ReconcilePolicy:
-    """What to do with a lead whose attempt was cut short by a crash."""
-
-    max_attempts: int  # attempts (this one counted) at which the lead is exhausted
-    retry_delay_s: float  # otherwise dial again this long after the restart
-
-
-@dataclass(frozen=True)
 class ReconcileReport:
     interrupted: int  # attempts closed as failed/"interrupted: dialer restarted"
     rescheduled: int
@@ -126,6 +128,14 @@ class ReconcileReport:
 
 
 INTERRUPTED_REASON = "interrupted: dialer restarted"
+
+
+@dataclass(frozen=True)
+class DncEntry:
+    number: str  # E.164
+    campaign_id: int | None  # None: the global list, which every campaign obeys
+    source: str  # where it came from: "cli", "import:FILE", "callee asked"...
+    added_at: float
 
 
 class Repository(Protocol):
@@ -146,7 +156,23 @@ class Repository(Protocol):
     def duplicate_campaign(self, campaign_id: int, *, now: float) -> int: ...
 
     def set_campaign_state(
-        self, campaign_id: int, event: CampaignEvent, *, now: float, reason: str | None = None
+        self,
+        campaign_id: int,
+        event: CampaignEvent,
+        *,
+        now: float,
+        reason: str | None = None,
+        next_run_at: float | None = None,
+    ) -> Campaign: ...
+
+    def update_campaign(
+        self,
+        campaign_id: int,
+        *,
+        now: float,
+        name: str | None = None,
+        description: str | None = None,
+        settings: Mapping[str, object] | None = None,
     ) -> Campaign: ...
 
     # leads
@@ -162,9 +188,13 @@ class Repository(Protocol):
 
     def campaign_counts(self, campaign_id: int) -> dict[str, int]: ...
 
+    def next_due_at(self, campaign_id: int) -> float | None: ...
+
     def defer_lead(self, lead_id: int, next_attempt_at: float, *, now: float) -> Lead: ...
 
     def block_lead(self, lead_id: int, *, now: float) -> Lead: ...
+
+    def invalidate_lead(self, lead_id: int, *, now: float) -> Lead: ...
 
     def reset_lead(self, lead_id: int, *, now: float) -> Lead: ...
 
@@ -183,6 +213,7 @@ class Repository(Protocol):
         *,
         then: LeadEvent,
         next_attempt_at: float | None = None,
+        on_secondary: bool = False,
     ) -> bool: ...
 
     def get_attempt(self, attempt_id: int) -> Attempt: ...
@@ -192,13 +223,28 @@ class Repository(Protocol):
     def list_attempts(self, campaign_id: int) -> list[Attempt]: ...
 
     def reconcile_in_flight(
-        self, policy: ReconcilePolicy, now: float, *, campaign_id: int | None = None
+        self, rules: RetryRules, now: float, *, campaign_id: int | None = None
     ) -> ReconcileReport: ...
 
     # do not call
     def add_dnc(
         self, number: str, *, now: float, campaign_id: int | None = None, source: str = ""
     ) -> bool: ...
+
+    def import_dnc(
+        self,
+        numbers: Iterable[str],
+        *,
+        now: float,
+        campaign_id: int | None = None,
+        source: str,
+    ) -> int: ...
+
+    def remove_dnc(self, number: str, *, campaign_id: int | None = None) -> bool: ...
+
+    def list_dnc(
+        self, campaign_id: int | None = None, *, include_global: bool = True
+    ) -> list[DncEntry]: ...
 
     def dnc_contains(self, number: str, campaign_id: int | None = None) -> bool: ...
 

@@ -25,8 +25,9 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from dialer.campaign.model import (
@@ -38,21 +39,23 @@ from dialer.campaign.model import (
     CampaignState,
     LeadEvent,
     LeadState,
+    check_edit,
     next_campaign_state,
     next_lead_state,
 )
+from dialer.campaign.policy import RetryRules, after_attempt
 from dialer.contacts.record import ContactRecord
 from dialer.store.repository import (
     INTERRUPTED_REASON,
     Attempt,
     AttemptInFlight,
     Campaign,
+    DncEntry,
     ImportRejected,
     InvalidNumber,
     Lead,
     NotFound,
     OnDoNotCallList,
-    ReconcilePolicy,
     ReconcileReport,
     SchemaError,
 )
@@ -66,7 +69,7 @@ _NOW_SQL = "(julianday('now') - 2440587.5) * 86400.0"  # Unix seconds, for bookk
 
 _LEAD_COLUMNS = (
     "id, campaign_id, name, phone, email, secondary_phone, timezone, attributes, state,"
-    " attempts, next_attempt_at, last_outcome, last_attempt_at, removed_at"
+    " attempts, next_attempt_at, last_outcome, last_attempt_at, removed_at, next_on_secondary"
 )
 _ATTEMPT_COLUMNS = (
     "id, lead_id, campaign_id, number, state, started_at, outcome, sip_code, reason,"
@@ -242,21 +245,89 @@ class SqliteStore:
             settings=json.loads(row["settings"]),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            next_run_at=row["next_run_at"],
+            runs=row["runs"],
         )
 
     def set_campaign_state(
-        self, campaign_id: int, event: CampaignEvent, *, now: float, reason: str | None = None
+        self,
+        campaign_id: int,
+        event: CampaignEvent,
+        *,
+        now: float,
+        reason: str | None = None,
+        next_run_at: float | None = None,
     ) -> Campaign:
+        """Apply the campaign table's transition, with what each event carries:
+
+        - FAIL carries its `reason`; SCHEDULE the `next_run_at` of the run it waits for;
+        - START begins a run: `runs` goes up by one, and from the second run on (a
+          recurring campaign) every lead that ended the last run (completed or out of
+          attempts) starts over as created, in the same transaction. Do-not-call,
+          invalid and removed leads stay as they are.
+        """
         if (event is CampaignEvent.FAIL) != bool(reason):
             raise ValueError("a reason is given with FAIL, and only with FAIL")
+        if (event is CampaignEvent.SCHEDULE) != (next_run_at is not None):
+            raise ValueError("next_run_at is given with SCHEDULE, and only with SCHEDULE")
         with self._write() as db:
-            before = self.get_campaign(campaign_id).state
-            after = next_campaign_state(before, event)
+            campaign = self.get_campaign(campaign_id)
+            after = next_campaign_state(campaign.state, event)
+            runs = campaign.runs + (event is CampaignEvent.START)
             db.execute(
-                "UPDATE campaigns SET state = ?, failure_reason = ?, updated_at = ? WHERE id = ?",
-                (after, reason, now, campaign_id),
+                "UPDATE campaigns SET state = ?, failure_reason = ?, next_run_at = ?, runs = ?,"
+                " updated_at = ? WHERE id = ?",
+                (after, reason, next_run_at, runs, now, campaign_id),
             )
-        log.info("campaign %d: %s -(%s)-> %s", campaign_id, before, event, after)
+            if event is CampaignEvent.START and campaign.runs > 0:
+                self._start_leads_over(campaign_id, now, run=runs)
+        log.info("campaign %d: %s -(%s)-> %s", campaign_id, campaign.state, event, after)
+        return self.get_campaign(campaign_id)
+
+    def _start_leads_over(self, campaign_id: int, now: float, *, run: int) -> None:
+        ended = (LeadState.COMPLETED, LeadState.MAX_RETRIES)
+        after = {next_lead_state(state, LeadEvent.RESET) for state in ended}  # the table decides
+        (state,) = after
+        cursor = self._db.execute(
+            "UPDATE leads SET state = ?, attempts = 0, next_attempt_at = NULL,"
+            " next_on_secondary = 0, updated_at = ?"
+            " WHERE campaign_id = ? AND removed_at IS NULL AND state IN (?, ?)",
+            (state, now, campaign_id, *ended),
+        )
+        log.info("campaign %d: run %d: %d leads start over", campaign_id, run, cursor.rowcount)
+
+    def update_campaign(
+        self,
+        campaign_id: int,
+        *,
+        now: float,
+        name: str | None = None,
+        description: str | None = None,
+        settings: Mapping[str, object] | None = None,
+    ) -> Campaign:
+        """Change what the campaign's state allows (model.EDITABLE_FIELDS), else NotEditable.
+
+        A value equal to the current one is not a change, so a client may send the whole
+        campaign back with only its name edited."""
+        with self._write() as db:
+            campaign = self.get_campaign(campaign_id)
+            stored = None if settings is None else json.loads(json.dumps(dict(settings)))
+            wanted = {"name": name, "description": description, "settings": stored}
+            current = {
+                "name": campaign.name,
+                "description": campaign.description,
+                "settings": campaign.settings,
+            }
+            changes = {k: v for k, v in wanted.items() if v is not None and v != current[k]}
+            check_edit(campaign.state, frozenset(changes))
+            if changes:
+                assignments = "".join(f"{key} = ?, " for key in changes)  # names are ours
+                values = [json.dumps(v) if k == "settings" else v for k, v in changes.items()]
+                db.execute(
+                    f"UPDATE campaigns SET {assignments}updated_at = ? WHERE id = ?",
+                    (*values, now, campaign_id),
+                )
+                log.info("campaign %d: edited %s", campaign_id, ", ".join(sorted(changes)))
         return self.get_campaign(campaign_id)
 
     def _require_campaign(self, campaign_id: int) -> None:
@@ -352,19 +423,37 @@ class SqliteStore:
 
     def campaign_counts(self, campaign_id: int) -> dict[str, int]:
         """Live leads per LeadState (every state present, zeros included), plus
-        "removed" (leads a manager removed) and "in_flight" (attempts in flight)."""
+        "removed" (leads a manager removed), "in_flight" (attempts in flight) and
+        "called" (live leads dialled at least once in this run)."""
         self._require_campaign(campaign_id)
-        counts = {str(state): 0 for state in LeadState} | {"removed": 0, "in_flight": 0}
+        counts = {str(state): 0 for state in LeadState}
+        counts |= {"removed": 0, "in_flight": 0, "called": 0}
         # one statement, so one snapshot: the numbers add up even while calls finish
         rows = self._db.execute(
             "SELECT CASE WHEN removed_at IS NULL THEN state ELSE 'removed' END AS kind, count(*)"
             " FROM leads WHERE campaign_id = ? GROUP BY kind"
             " UNION ALL SELECT 'in_flight', count(*) FROM attempts"
-            " WHERE campaign_id = ? AND state = 'in_flight'",
-            (campaign_id, campaign_id),
+            " WHERE campaign_id = ? AND state = 'in_flight'"
+            " UNION ALL SELECT 'called', count(*) FROM leads WHERE campaign_id = ?"
+            " AND removed_at IS NULL AND (attempts > 0 OR state = 'processing')",
+            (campaign_id, campaign_id, campaign_id),
         ).fetchall()
         counts.update({row[0]: row[1] for row in rows})
         return counts
+
+    def next_due_at(self, campaign_id: int) -> float | None:
+        """When the campaign's next lead comes due (its earliest open lead; None if none).
+
+        A lead due since any time in the past reports that time: the caller compares
+        with its own clock."""
+        self._require_campaign(campaign_id)
+        (due,) = self._db.execute(
+            "SELECT min(coalesce(next_attempt_at, created_at)) FROM leads"
+            " WHERE campaign_id = ? AND state IN (?, ?) AND removed_at IS NULL"
+            " AND phone IS NOT NULL",
+            (campaign_id, LeadState.CREATED, LeadState.RESCHEDULED),
+        ).fetchone()
+        return None if due is None else float(due)
 
     def _move_lead(self, lead: Lead, event: LeadEvent, now: float, **columns: object) -> LeadState:
         """Apply the lead table's transition, with any other columns set alongside."""
@@ -381,7 +470,9 @@ class SqliteStore:
         """Manager: a final lead starts over, attempts counted from zero."""
         with self._write():
             lead = self._live_lead(lead_id)
-            self._move_lead(lead, LeadEvent.RESET, now, attempts=0, next_attempt_at=None)
+            self._move_lead(
+                lead, LeadEvent.RESET, now, attempts=0, next_attempt_at=None, next_on_secondary=0
+            )
         return self.get_lead(lead_id)
 
     def mark_completed(self, lead_id: int, *, now: float) -> Lead:
@@ -397,6 +488,12 @@ class SqliteStore:
                 "UPDATE leads SET next_attempt_at = ?, updated_at = ? WHERE id = ?",
                 (next_attempt_at, now, lead_id),
             )
+        return self.get_lead(lead_id)
+
+    def invalidate_lead(self, lead_id: int, *, now: float) -> Lead:
+        """The lead cannot be dialled as it stands (its number or zone is unusable)."""
+        with self._write():
+            self._move_lead(self._live_lead(lead_id), LeadEvent.INVALIDATE, now)
         return self.get_lead(lead_id)
 
     def block_lead(self, lead_id: int, *, now: float) -> Lead:
@@ -454,8 +551,10 @@ class SqliteStore:
         *,
         then: LeadEvent,
         next_attempt_at: float | None = None,
+        on_secondary: bool = False,
     ) -> bool:
-        """Write the outcome once and move the lead by `then`, in one transaction.
+        """Write the outcome once and move the lead by `then`, in one transaction
+        (`on_secondary`: the lead's next attempt dials its secondary number).
 
         False (and nothing written) when the attempt already has its outcome: the
         first one stands. `then` is checked before anything is written.
@@ -489,6 +588,7 @@ class SqliteStore:
                 last_attempt_at=now,
                 last_outcome=str(result.outcome),
                 next_attempt_at=next_attempt_at,
+                next_on_secondary=int(on_secondary),
             )
         return True
 
@@ -516,14 +616,18 @@ class SqliteStore:
         return [_attempt(row) for row in rows]
 
     def reconcile_in_flight(
-        self, policy: ReconcilePolicy, now: float, *, campaign_id: int | None = None
+        self, rules: RetryRules, now: float, *, campaign_id: int | None = None
     ) -> ReconcileReport:
         """On start: close attempts a crash left in flight, counted as failed, never redialled
-        blindly; each lead is rescheduled, or exhausted once it reached policy.max_attempts.
+        blindly. Each lead's next step is the retry policy's for a failed attempt, retried
+        even where `failed` is not a retry outcome: nobody knows how the call went. So the
+        lead falls back to its secondary number, is rescheduled, or is out of attempts.
 
         `campaign_id` limits it to one campaign: for a campaign actor restarted by its
         supervisor while the process (and other campaigns' calls) carry on.
         """
+        interrupted = AttemptOutcome(CallOutcome.FAILED, reason=INTERRUPTED_REASON)
+        rules = replace(rules, retry_outcomes=rules.retry_outcomes | {CallOutcome.FAILED})
         rescheduled = exhausted = 0
         with self._write() as db:
             stranded = [
@@ -538,20 +642,21 @@ class SqliteStore:
                     " variables = '{}', finished_at = ? WHERE id = ?",
                     (CallOutcome.FAILED, INTERRUPTED_REASON, now, attempt.id),
                 )
-                if lead.attempts + 1 >= policy.max_attempts:
-                    event, retry_at = LeadEvent.EXHAUST, None
-                    exhausted += 1
-                else:
-                    event, retry_at = LeadEvent.RESCHEDULE, now + policy.retry_delay_s
-                    rescheduled += 1
+                on_primary = attempt.number == lead.phone and lead.secondary_phone is not None
+                step = after_attempt(
+                    rules, lead.attempts + 1, interrupted, now, secondary_untried=on_primary
+                )
+                exhausted += step.event is LeadEvent.EXHAUST
+                rescheduled += step.event is LeadEvent.RESCHEDULE
                 self._move_lead(
                     lead,
-                    event,
+                    step.event,
                     now,
                     attempts=lead.attempts + 1,
                     last_attempt_at=now,
                     last_outcome=str(CallOutcome.FAILED),
-                    next_attempt_at=retry_at,
+                    next_attempt_at=step.next_attempt_at,
+                    next_on_secondary=int(step.on_secondary),
                 )
         report = ReconcileReport(len(stranded), rescheduled, exhausted)
         if stranded:
@@ -564,16 +669,72 @@ class SqliteStore:
         self, number: str, *, now: float, campaign_id: int | None = None, source: str = ""
     ) -> bool:
         """Add a number (to every campaign when campaign_id is None); False if already there."""
+        return self.import_dnc([number], now=now, campaign_id=campaign_id, source=source) == 1
+
+    def import_dnc(
+        self,
+        numbers: Iterable[str],
+        *,
+        now: float,
+        campaign_id: int | None = None,
+        source: str,
+    ) -> int:
+        """Add many numbers to one list in ONE transaction; return how many were new.
+
+        A number that is not E.164 raises InvalidNumber and rolls the whole import back.
+        One already on the list keeps its original source and time.
+        """
+        added = 0
+        with self._write() as db:
+            if campaign_id is not None:
+                self._require_campaign(campaign_id)
+            for number in numbers:
+                _require_e164(number)
+                added += db.execute(
+                    "INSERT OR IGNORE INTO dnc (number, campaign_id, source, added_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (number, campaign_id, source, now),
+                ).rowcount
+        log.info("do-not-call %s: %d numbers added from %r", _dnc_scope(campaign_id), added, source)
+        return added
+
+    def remove_dnc(self, number: str, *, campaign_id: int | None = None) -> bool:
+        """Take a number off one list (the global one when campaign_id is None); False if it
+        was not on that list. Leads already blocked stay do_not_call until a manager resets them.
+        """
         _require_e164(number)
         with self._write() as db:
             if campaign_id is not None:
                 self._require_campaign(campaign_id)
             cursor = db.execute(
-                "INSERT OR IGNORE INTO dnc (number, campaign_id, source, added_at)"
-                " VALUES (?, ?, ?, ?)",
-                (number, campaign_id, source, now),
+                "DELETE FROM dnc WHERE number = ? AND campaign_id IS ?", (number, campaign_id)
             )
+        if cursor.rowcount:
+            log.info("do-not-call %s: %s removed", _dnc_scope(campaign_id), number)
         return cursor.rowcount == 1
+
+    def list_dnc(
+        self, campaign_id: int | None = None, *, include_global: bool = True
+    ) -> list[DncEntry]:
+        """The global list (campaign_id None), or what applies to one campaign: its own list,
+        plus the global one unless include_global is False. By number, the global entry first.
+        """
+        params: tuple[int, ...] = ()
+        if campaign_id is None:
+            where = "campaign_id IS NULL"
+        else:
+            self._require_campaign(campaign_id)
+            where = "campaign_id = ?" + (" OR campaign_id IS NULL" if include_global else "")
+            params = (campaign_id,)
+        rows = self._db.execute(
+            f"SELECT number, campaign_id, source, added_at FROM dnc WHERE {where}"
+            " ORDER BY number, campaign_id IS NOT NULL, campaign_id",
+            params,
+        ).fetchall()
+        return [
+            DncEntry(row["number"], row["campaign_id"], row["source"], row["added_at"])
+            for row in rows
+        ]
 
     def dnc_contains(self, number: str, campaign_id: int | None = None) -> bool:
         """On the global list, or on this campaign's list when one is given."""
@@ -583,6 +744,10 @@ class SqliteStore:
     def _in_dnc(self, number: str, campaign_id: int | None) -> bool:
         query = "SELECT " + _IN_DNC.format(number="?", campaign="?")
         return bool(self._db.execute(query, (number, campaign_id)).fetchone()[0])
+
+
+def _dnc_scope(campaign_id: int | None) -> str:
+    return "global list" if campaign_id is None else f"list of campaign {campaign_id}"
 
 
 def _lead(row: sqlite3.Row) -> Lead:
@@ -601,6 +766,7 @@ def _lead(row: sqlite3.Row) -> Lead:
         last_outcome=row["last_outcome"],
         last_attempt_at=row["last_attempt_at"],
         removed_at=row["removed_at"],
+        next_on_secondary=bool(row["next_on_secondary"]),
     )
 
 

@@ -9,6 +9,7 @@ import itertools
 import pytest
 
 from dialer.campaign.model import (
+    CAMPAIGN_FIELDS,
     CAMPAIGN_TRANSITIONS,
     FINAL_CAMPAIGN_STATES,
     FINAL_LEAD_STATES,
@@ -21,6 +22,8 @@ from dialer.campaign.model import (
     IllegalTransition,
     LeadEvent,
     LeadState,
+    NotEditable,
+    check_edit,
     next_campaign_state,
     next_lead_state,
 )
@@ -111,6 +114,7 @@ def test_tables_are_read_only() -> None:
         (C.PAUSED, CE.STOP, C.STOPPED),
         (C.RUNNING, CE.COMPLETE, C.COMPLETED),
         (C.RUNNING, CE.FAIL, C.FAILED),
+        (C.RUNNING, CE.SCHEDULE, C.SCHEDULED),  # a recurring campaign waits for its next run
     ],
 )
 def test_legal_campaign_transitions(
@@ -159,3 +163,11 @@ def test_attempt_outcome_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.sip_code = 486  # type: ignore[misc]
     assert AttemptOutcome(CallOutcome.BUSY).answered_by is None
+
+
+def test_a_draft_is_fully_editable_a_started_campaign_only_relabelled() -> None:
+    check_edit(C.DRAFT, CAMPAIGN_FIELDS)
+    for state in set(CampaignState) - {C.DRAFT}:
+        check_edit(state, frozenset({"name", "description"}))
+        with pytest.raises(NotEditable, match=f"a {state} campaign cannot change its settings"):
+            check_edit(state, frozenset({"name", "settings"}))

@@ -56,6 +56,47 @@ def test_retry_until_goal() -> None:
 
 
 @pytest.mark.parametrize(
+    "missed",
+    [
+        result(CallOutcome.NO_ANSWER),
+        result(CallOutcome.REJECTED),  # not retried on the same line, but another line may answer
+        result(CallOutcome.COMPLETED, answered_by=AnsweredBy.MACHINE),
+    ],
+)
+def test_an_unanswered_primary_falls_back_to_the_secondary_at_once(missed: AttemptOutcome) -> None:
+    rules = RetryRules(max_attempts=3, retry_delay_s=600, retry_voicemail=True)
+    step = after_attempt(rules, 1, missed, now=50.0, secondary_untried=True)
+    assert (step.event, step.next_attempt_at, step.on_secondary) == (
+        LeadEvent.RESCHEDULE,
+        50.0,
+        True,
+    )
+    # The secondary missed too: back to the primary after the usual delay, if retryable.
+    after = after_attempt(rules, 2, missed, now=60.0, secondary_untried=False)
+    assert not after.on_secondary
+    if missed.outcome is CallOutcome.REJECTED:
+        assert after.event is LeadEvent.COMPLETE
+    else:
+        assert (after.event, after.next_attempt_at) == (LeadEvent.RESCHEDULE, 660.0)
+
+
+def test_the_secondary_counts_towards_max_attempts_and_an_answer_needs_no_fallback() -> None:
+    rules = RetryRules(max_attempts=1)
+    missed = after_attempt(rules, 1, result(CallOutcome.BUSY), 0.0, secondary_untried=True)
+    assert missed.event is LeadEvent.EXHAUST and not missed.on_secondary
+    answered = after_attempt(
+        RetryRules(), 1, result(CallOutcome.COMPLETED), 0.0, secondary_untried=True
+    )
+    assert answered.event is LeadEvent.COMPLETE and not answered.on_secondary
+
+
+def test_voicemail_has_a_delay_of_its_own() -> None:
+    rules = RetryRules(retry_voicemail=True, delay_by_outcome={"voicemail": 7200})
+    machine = result(CallOutcome.COMPLETED, answered_by=AnsweredBy.MACHINE)
+    assert after_attempt(rules, 1, machine, 0.0).next_attempt_at == 7200
+
+
+@pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"max_attempts": 0}, "max_attempts"),

@@ -15,6 +15,8 @@ from dialer.campaign.schedule import (
     StartAt,
     StartNow,
     Weekly,
+    first_run,
+    next_round,
     next_run,
     occurrences,
 )
@@ -175,3 +177,25 @@ def test_naive_after_and_negative_limit_are_schedule_errors() -> None:
     with pytest.raises(ScheduleError):
         occurrences(schedule, EARLY, limit=-1)
     assert next_run(schedule, EARLY + timedelta(days=365)) == ny(2027, 1, 1, 9)
+
+
+def test_first_run_of_a_started_campaign() -> None:
+    now = utc(2026, 6, 1, 12)
+    assert first_run(StartNow(), now) == now
+    assert first_run(StartAt(utc(2026, 6, 1, 11)), now) == now  # already due: at once
+    assert first_run(StartAt(utc(2026, 6, 2, 9)), now) == utc(2026, 6, 2, 9)
+    weekly = Recurring(Weekly(frozenset({0})), time(9), NY, starts=date(2026, 6, 1))
+    assert first_run(weekly, now) == ny(2026, 6, 1, 9)  # 09:00 EDT is 13:00 UTC: still ahead
+    assert first_run(weekly, utc(2026, 6, 1, 13, 0, 1)) == ny(2026, 6, 8, 9)
+    ended = Recurring(Daily(), time(9), NY, starts=date(2026, 5, 1), ends_on=date(2026, 5, 31))
+    assert first_run(ended, now) is None
+
+
+def test_next_round_only_for_recurring_schedules_and_skips_missed_runs() -> None:
+    now = utc(2026, 6, 10, 15)
+    assert next_round(StartNow(), now) is None
+    assert next_round(StartAt(utc(2026, 6, 1)), now) is None
+    daily = Recurring(Daily(), time(9), NY, starts=date(2026, 6, 1), occurrences=12)
+    # Runs of 3..10 June were missed while a long run dialled: the next is 11 June.
+    assert next_round(daily, now) == ny(2026, 6, 11, 9)
+    assert next_round(daily, utc(2026, 6, 12, 14)) is None  # the 12th run was the last

@@ -31,6 +31,7 @@ async def test_demo_places_a_call_and_runs_a_campaign(tmp_path: Path) -> None:
     campaign = result["campaign"]
     assert campaign["state"] == "completed"
     assert campaign["leads"] == {"completed": 9, "max_retries": 3}  # ...1 and ...2 numbers
+    assert campaign["attempts"] == 9 + 3 * 2  # the misses were retried once
     with open(campaign["results_csv"], newline="", encoding="utf-8") as results:
         rows = list(csv.DictReader(results))
     assert len(rows) == 12 and {row["state"] for row in rows} == {"completed", "max_retries"}

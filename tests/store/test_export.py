@@ -397,6 +397,7 @@ def test_list_attempts_is_the_whole_ledger_in_order(store: SqliteStore, ledger: 
 def test_campaign_counts(store: SqliteStore, ledger: Ledger) -> None:
     expected = {str(state): 0 for state in LeadState}
     expected |= {"completed": 2, "processing": 1, "created": 1, "removed": 1, "in_flight": 1}
+    expected |= {"called": 3}  # the two completed and the one in flight
     assert store.campaign_counts(ledger.campaign) == expected
     with pytest.raises(NotFound):
         store.campaign_counts(404)

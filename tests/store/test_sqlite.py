@@ -24,6 +24,7 @@ from dialer.campaign.model import (
     LeadEvent,
     LeadState,
 )
+from dialer.campaign.policy import RetryRules
 from dialer.contacts.record import ContactRecord
 from dialer.store.repository import (
     INTERRUPTED_REASON,
@@ -32,7 +33,6 @@ from dialer.store.repository import (
     InvalidNumber,
     NotFound,
     OnDoNotCallList,
-    ReconcilePolicy,
     Repository,
     SchemaError,
 )
@@ -40,7 +40,7 @@ from dialer.store.sqlite import MIGRATIONS_DIR, SqliteStore
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_800_000_000.0
-POLICY = ReconcilePolicy(max_attempts=3, retry_delay_s=600.0)
+POLICY = RetryRules(max_attempts=3, retry_delay_s=600.0)
 BUSY = AttemptOutcome(CallOutcome.BUSY, 486, "Busy Here")
 
 

@@ -1,0 +1,174 @@
+"""`dialer campaign ...` in process on a real SQLite file: settings from options, the editing
+rules, start by schedule, what show and list print, and refusals with exit codes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dialer.campaign.settings import CampaignSettings
+from dialer.store.sqlite import SqliteStore
+
+
+def test_create_takes_every_setting_from_options(run: Any) -> None:
+    made = run(
+        "campaign",
+        "create",
+        "March reminders",
+        "--description",
+        "appointments",
+        "--max-concurrent",
+        "30",
+        "--ring-timeout",
+        "25",
+        "--max-attempts",
+        "4",
+        "--retry-delay",
+        "1800",
+        "--retry-delay-for",
+        "busy=300",
+        "--retry-on",
+        "busy,no_answer,voicemail",
+        "--goal",
+        "confirmed=true",
+        "--window",
+        "Mon-Fri 09:00-17:30",
+        "--hours",
+        "09:00-20:00",
+        "--zone",
+        "America/New_York",
+        "--repeat",
+        "weekly",
+        "--on",
+        "Mon,Thu",
+        "--at",
+        "10:00",
+        "--from",
+        "2027-01-04",
+        "--times",
+        "6",
+        "--json",
+    )
+    assert made.code == 0, made.err
+    shown = made.json()
+    assert (shown["campaign"], shown["state"], shown["name"]) == (1, "draft", "March reminders")
+    settings = CampaignSettings.from_dict(shown["settings"])
+    assert settings.max_concurrent == 30 and settings.ring_timeout_s == 25.0
+    rules = settings.retry
+    assert (rules.max_attempts, rules.retry_delay_s, dict(rules.delay_by_outcome)) == (
+        4,
+        1800.0,
+        {"busy": 300.0},
+    )
+    assert rules.retry_outcomes == {"busy", "no_answer"} and rules.retry_voicemail
+    assert (rules.goal_variable, rules.goal_value) == ("confirmed", "true")
+    assert shown["settings"]["window"] == {
+        "days": ["Mon", "Tue", "Wed", "Thu", "Fri"],
+        "start": "09:00",
+        "end": "17:30",
+        "zone": "America/New_York",
+    }
+    assert shown["settings"]["recipient_hours"] == "09:00-20:00"
+    assert shown["settings"]["schedule"] == {
+        "kind": "weekly",
+        "days": ["Mon", "Thu"],
+        "at": "10:00",
+        "zone": "America/New_York",
+        "starts": "2027-01-04",
+        "ends_on": None,
+        "occurrences": 6,
+    }
+
+
+def test_wrong_options_are_refused_naming_the_option(run: Any, store: SqliteStore) -> None:
+    for options, named in (
+        (["--window", "Mon-Fri 9-5"], "--window"),
+        (["--window", "Funday 09:00-17:00"], "--window"),
+        (["--zone", "Mars/Base"], "--zone"),
+        (["--hours", "22:00-06:00"], "--hours"),
+        (["--retry-on", "busy,bored"], "retries"),
+        (["--goal", "confirmed"], "--goal"),
+        (["--max-concurrent", "0"], "--max-concurrent"),
+        (["--repeat", "weekly"], "--on"),
+        (["--on", "Mon"], "--on"),  # without --repeat
+        (["--start-at", "2027-01-04T09:00", "--repeat", "daily"], "--repeat"),
+        (["--start-at", "soon"], "--start-at"),
+    ):
+        refused = run("campaign", "create", "x", *options)
+        assert refused.code == 1, options
+        assert refused.err.startswith(f"dialer: {named}:"), (options, refused.err)
+    assert store.list_campaigns() == []  # nothing half-created
+
+
+def test_a_draft_is_edited_freely_a_started_one_only_renamed(run: Any, store: SqliteStore) -> None:
+    assert run("campaign", "create", "spring").code == 0
+    edited = run("campaign", "edit", "1", "--max-attempts", "5", "--name", "spring 2", "--json")
+    assert edited.code == 0, edited.err
+    assert edited.json()["name"] == "spring 2"
+    assert edited.json()["settings"]["retry"]["max_attempts"] == 5
+    assert run("campaign", "start", "1").code == 0
+    refused = run("campaign", "edit", "1", "--max-attempts", "2")
+    assert refused.code == 1
+    assert "a running campaign cannot change its settings" in refused.err
+    assert store.get_campaign(1).settings["retry"]["max_attempts"] == 5  # unchanged
+    renamed = run("campaign", "edit", "1", "--description", "now dialling", "--json")
+    assert renamed.code == 0 and renamed.json()["description"] == "now dialling"
+
+
+def test_start_follows_the_schedule(run: Any, store: SqliteStore) -> None:
+    soon = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0, tzinfo=None)
+    assert run("campaign", "create", "later", "--start-at", soon.isoformat()).code == 0
+    started = run("campaign", "start", "1", "--json")
+    assert started.code == 0
+    assert started.json()["state"] == "scheduled"
+    assert store.get_campaign(1).next_run_at == soon.replace(tzinfo=UTC).timestamp()
+    assert started.json()["next_run_at"] == soon.isoformat() + "Z"
+
+    assert run("campaign", "create", "now").code == 0
+    assert run("campaign", "start", "2", "--json").json()["state"] == "running"
+
+    past = ["--repeat", "daily", "--from", "2020-01-01", "--until", "2020-01-31"]
+    assert run("campaign", "create", "over", *past).code == 0
+    ended = run("campaign", "start", "3")
+    assert ended.code == 1 and "schedule: has no run left" in ended.err
+    assert store.get_campaign(3).state == "draft"
+
+
+def test_show_and_list_as_text_and_as_json(run: Any, store: SqliteStore, tmp_path: Any) -> None:
+    assert run("campaign", "create", "spring", "--max-concurrent", "3").code == 0
+    contacts = tmp_path / "c.csv"
+    contacts.write_text("customerName,phone,email\nAnn,+14155550100,\nBob,+14155550101,\n")
+    assert run("contacts", "import", "1", str(contacts)).code == 0
+    shown = run("campaign", "show", "1", "--json").json()
+    assert shown["progress"] | {"next_call": None} == {
+        "total": 2,
+        "called": 0,
+        "completed": 0,
+        "failed": 0,
+        "remaining": 2,
+        "in_progress": 0,
+        "success_rate": 0.0,
+        "next_call": None,
+    }
+    assert shown["progress"]["next_call"] == "now"
+    text = run("campaign", "show", "1")
+    assert text.code == 0
+    lines = [line.split() for line in text.out.splitlines()]
+    for expected in (["name", "spring"], ["max_concurrent", "3"], ["remaining", "2"]):
+        assert expected in lines, text.out
+    assert ["outcomes", "busy,", "failed,", "no_answer"] in lines and ["next_call", "now"] in lines
+    listing = run("campaign", "list")
+    assert listing.out.splitlines()[1].split()[:3] == ["campaign", "name", "state"]
+    assert listing.out.splitlines()[2].split()[:3] == ["1", "spring", "draft"]
+
+
+def test_controls_obey_the_state_table_and_unknown_campaigns_exit_1(run: Any) -> None:
+    assert run("campaign", "create", "spring").code == 0
+    paused = run("campaign", "pause", "1")
+    assert paused.code == 1 and "no transition from 'draft' on 'pause'" in paused.err
+    copy = run("campaign", "duplicate", "1", "--json")
+    assert copy.code == 0 and copy.json()["campaign"] == 2 and copy.json()["copied_from"] == 1
+    assert run("campaign", "stop", "2", "--json").json()["state"] == "stopped"
+    assert run("campaign", "resume", "2").code == 1  # stop is final
+    missing = run("campaign", "show", "9")
+    assert missing.code == 1 and "no campaign 9" in missing.err
