@@ -4,12 +4,16 @@
                 [--record FILE] [--timeout SECONDS] [--duration SECONDS] [--json]
     dialer demo [--keep DIR]
     dialer config check [--config FILE]
-    dialer campaign create|run|show|export ...   (see dialer.commands.campaign)
-    dialer contacts import CAMPAIGN FILE.csv
+    dialer serve [--config FILE] [--db FILE]
+    dialer campaign create|edit|list|show|start|pause|resume|stop|duplicate|run|export ...
+    dialer contacts import|list|reset|complete|remove ...
+    dialer dnc add|remove|list|import ...
 
-Exit status: 0 when the command did its job (for `call`: the call was placed
-and its outcome is known, even busy); 1 when it could not (a socket that will
-not bind, an unreadable prompt); 2 for a wrong command line or configuration.
+The subcommands live in `dialer.commands`, one module a resource. Exit status:
+0 when the command did its job (for `call`: the call was placed and its outcome
+is known, even busy); 1 when it could not (a socket that will not bind, an
+unreadable prompt, an unknown campaign, a refused change); 2 for a wrong
+command line or configuration.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ __all__ = [
     "export_attempts_csv",
     "export_leads_csv",
     "guard_formula",
+    "iso_utc",
 ]
 
 LEAD_COLUMNS_BEFORE_ATTRIBUTES = ("customerName", "phone", "email", "secondary_phone", "timezone")
@@ -127,8 +128,8 @@ def export_attempts_csv(store: ResultsSource, campaign_id: int, out: TextIO) -> 
                 attempt.lead_id,
                 guard_formula(names.get(attempt.lead_id, "")),
                 attempt.number,
-                _iso_utc(attempt.started_at),
-                _iso_utc(attempt.finished_at),
+                iso_utc(attempt.started_at) or "",
+                iso_utc(attempt.finished_at) or "",
                 attempt.state,
                 result.outcome if result else "",
                 _text(result.sip_code if result else None),
@@ -172,8 +173,8 @@ def _ledger_summary(lead: Lead, attempts: Sequence[Attempt]) -> list[str]:
         str(lead.state),
         str(finished[-1].outcome) if finished else "",
         str(len(attempts)),
-        _iso_utc(attempts[0].started_at) if attempts else "",
-        _iso_utc(attempts[-1].started_at) if attempts else "",
+        (iso_utc(attempts[0].started_at) or "") if attempts else "",
+        (iso_utc(attempts[-1].started_at) or "") if attempts else "",
         _text(sum(durations)) if durations else "",
         str(answered[-1]) if answered else "",
         guard_formula(_json(finished[-1].variables)) if finished else "",
@@ -181,9 +182,12 @@ def _ledger_summary(lead: Lead, attempts: Sequence[Attempt]) -> list[str]:
     ]
 
 
-def _iso_utc(seconds: float | None) -> str:
+def iso_utc(seconds: float | None) -> str | None:
+    """Unix seconds as ISO 8601 UTC to the second ("2027-01-15T08:00:00Z"); None stays None.
+
+    The one way the dialer writes an instant for people: exports, progress, the CLI."""
     if seconds is None:
-        return ""
+        return None
     moment = datetime.fromtimestamp(seconds, tz=UTC)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 

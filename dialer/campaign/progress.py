@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
+
+from dialer.campaign.export import iso_utc
 
 BAR_WIDTH = 30
 _OPEN = ("created", "scheduled", "processing", "rescheduled")
@@ -55,8 +56,7 @@ class Progress:
             return "-"
         if self.next_call_at <= now:
             return "now"
-        moment = datetime.fromtimestamp(self.next_call_at, UTC)
-        return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+        return iso_utc(self.next_call_at) or "-"
 
     def to_dict(self, now: float) -> dict[str, Any]:
         return {

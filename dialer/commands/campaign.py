@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dialer.campaign.export import iso_utc
 from dialer.campaign.model import (
     FINAL_CAMPAIGN_STATES,
     CampaignEvent,
@@ -43,7 +44,7 @@ from dialer.campaign.progress import Progress
 from dialer.campaign.schedule import first_run
 from dialer.campaign.settings import CampaignSettings, SettingsError
 from dialer.commands.common import add_common_arguments, open_store
-from dialer.commands.output import EXIT_FAILED, emit, iso_utc
+from dialer.commands.output import EXIT_FAILED, emit
 from dialer.commands.settings_options import add_settings_options, apply_settings_options
 from dialer.config import Config
 from dialer.store.repository import Campaign, StoreError

@@ -23,9 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from dialer.campaign.export import iso_utc
 from dialer.campaign.model import LEAD_TRANSITIONS, IllegalTransition, LeadEvent, LeadState
 from dialer.commands.common import add_common_arguments, add_region_argument, open_store
-from dialer.commands.output import EXIT_FAILED, EXIT_OK, emit, iso_utc
+from dialer.commands.output import EXIT_FAILED, EXIT_OK, emit
 from dialer.config import Config
 from dialer.store.repository import AttemptInFlight, Lead, StoreError
 from dialer.store.sqlite import SqliteStore

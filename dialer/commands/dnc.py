@@ -28,8 +28,9 @@ import sys
 import time
 from pathlib import Path
 
+from dialer.campaign.export import iso_utc
 from dialer.commands.common import add_common_arguments, add_region_argument, open_store
-from dialer.commands.output import EXIT_FAILED, EXIT_OK, emit, iso_utc
+from dialer.commands.output import EXIT_FAILED, EXIT_OK, emit
 from dialer.config import Config
 from dialer.contacts.phone import PhoneError, normalize_phone
 from dialer.store.repository import StoreError

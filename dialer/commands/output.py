@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -25,14 +24,6 @@ EXIT_USAGE = 2
 def emit(data: Mapping[str, object], *, as_json: bool) -> int:
     print(json.dumps(data, sort_keys=True, default=str) if as_json else render(data))
     return EXIT_OK
-
-
-def iso_utc(seconds: float | None) -> str | None:
-    """Unix seconds as ISO 8601 UTC to the second ("2027-01-15T08:00:00Z"), as exports write."""
-    if seconds is None:
-        return None
-    moment = datetime.fromtimestamp(seconds, tz=UTC)
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def render(data: Mapping[str, object], indent: str = "") -> str:

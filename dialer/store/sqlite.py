@@ -45,6 +45,7 @@ from dialer.campaign.model import (
 )
 from dialer.campaign.policy import RetryRules, after_attempt
 from dialer.contacts.record import ContactRecord
+from dialer.store.migrate import MIGRATIONS_DIR, migrate, migrations
 from dialer.store.repository import (
     INTERRUPTED_REASON,
     Attempt,
@@ -62,10 +63,7 @@ from dialer.store.repository import (
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-_MIGRATION_NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
-_NOW_SQL = "(julianday('now') - 2440587.5) * 86400.0"  # Unix seconds, for bookkeeping only
 
 _LEAD_COLUMNS = (
     "id, campaign_id, name, phone, email, secondary_phone, timezone, attributes, state,"
@@ -105,33 +103,6 @@ def _require_e164(number: str) -> None:
         raise InvalidNumber(number)
 
 
-def migrations(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, str]]:
-    """(version, sql) for every migration file, checked to be numbered 1, 2, 3..."""
-    found: list[tuple[int, str]] = []
-    for path in sorted(directory.glob("*.sql")):
-        match = _MIGRATION_NAME.fullmatch(path.name)
-        if match is None:
-            raise SchemaError(f"migration file name not NNNN_name.sql: {path.name}")
-        found.append((int(match.group(1)), path.read_text(encoding="utf-8")))
-    versions = [version for version, _ in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise SchemaError(f"migrations must be numbered 1..n without gaps, found {versions}")
-    return found
-
-
-def _statements(script: str) -> Iterator[str]:
-    """Split a script into statements (executescript would commit our transaction)."""
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            yield pending
-            pending = ""
-    leftover = [ln for ln in pending.splitlines() if ln.strip() and not ln.strip().startswith("--")]
-    if leftover:
-        raise SchemaError(f"unterminated statement in migration: {leftover[0]!r}")
-
-
 class SqliteStore:
     """Repository on one SQLite file; see the module docstring for the threading rule."""
 
@@ -155,7 +126,8 @@ class SqliteStore:
         self._db.execute("PRAGMA synchronous = FULL")
         self._db.execute("PRAGMA foreign_keys = ON")
         try:
-            self.schema_version = self._migrate(migrations(migrations_dir))
+            with self._write() as db:
+                self.schema_version = migrate(db, migrations(migrations_dir))
         except BaseException:
             self._db.close()
             raise
@@ -174,30 +146,6 @@ class SqliteStore:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise
-
-    def _migrate(self, available: list[tuple[int, str]]) -> int:
-        """Apply the pending migrations in one transaction; return the schema version."""
-        newest = len(available)
-        with self._write() as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version ("
-                " version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
-            )
-            current = db.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0
-            if current > newest:
-                raise SchemaError(
-                    f"database schema is version {current}, this code knows up to {newest}:"
-                    " refusing to open it (upgrade the dialer)"
-                )
-            for version, script in available[current:]:
-                for statement in _statements(script):
-                    db.execute(statement)
-                db.execute(
-                    f"INSERT INTO schema_version (version, applied_at) VALUES (?, {_NOW_SQL})",
-                    (version,),
-                )
-                log.info("schema migrated to version %d", version)
-        return newest
 
     # -- campaigns ---------------------------------------------------------------
 

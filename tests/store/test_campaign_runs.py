@@ -3,9 +3,6 @@ when the next call is due, and the secondary number's turn."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from dialer.campaign.model import (
@@ -26,13 +23,6 @@ ADA, BOB, CAROL = "+14155550100", "+14155550101", "+14155550102"
 ADA_MOBILE = "+14155550199"
 NO_ANSWER = AttemptOutcome(CallOutcome.NO_ANSWER, 480, "no answer")
 ANSWERED = AttemptOutcome(CallOutcome.COMPLETED, 200, "prompt finished")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    opened = SqliteStore(tmp_path / "dialer.db")
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

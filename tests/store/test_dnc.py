@@ -3,7 +3,6 @@ remove, list, and the one-transaction import."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,18 +13,6 @@ from dialer.store.sqlite import SqliteStore
 
 T0 = 1_800_000_000.0
 ANN, BOB, CY = "+14155550100", "+14155550101", "+14155550102"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    opened = SqliteStore(tmp_path / "dialer.db")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def campaign(store: SqliteStore) -> int:
-    return store.create_campaign("spring", now=T0)
 
 
 @pytest.fixture

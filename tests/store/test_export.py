@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,13 +49,6 @@ def iso(offset: float) -> str:
     """T0 + offset seconds, written out by hand (T0 is 08:00:00 UTC)."""
     minutes, seconds = divmod(int(offset), 60)
     return f"2027-01-15T08:{minutes:02d}:{seconds:02d}Z"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    opened = SqliteStore(tmp_path / "dialer.db")
-    yield opened
-    opened.close()
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ from dialer.campaign.model import (
 )
 from dialer.campaign.policy import RetryRules
 from dialer.contacts.record import ContactRecord
+from dialer.store.migrate import MIGRATIONS_DIR
 from dialer.store.repository import (
     INTERRUPTED_REASON,
     AttemptInFlight,
@@ -36,7 +36,7 @@ from dialer.store.repository import (
     Repository,
     SchemaError,
 )
-from dialer.store.sqlite import MIGRATIONS_DIR, SqliteStore
+from dialer.store.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_800_000_000.0
@@ -46,23 +46,6 @@ BUSY = AttemptOutcome(CallOutcome.BUSY, 486, "Busy Here")
 
 def contact(line: int, phone: str | None, name: str = "", **extra: str) -> ContactRecord:
     return ContactRecord(line=line, name=name, phone=phone, email=None, attributes=extra)
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "dialer.db"
-
-
-@pytest.fixture
-def store(db_path: Path) -> Iterator[SqliteStore]:
-    opened = SqliteStore(db_path)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def campaign(store: SqliteStore) -> int:
-    return store.create_campaign("spring", now=T0)
 
 
 @pytest.fixture
