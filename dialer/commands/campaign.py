@@ -47,7 +47,7 @@ from dialer.commands.common import add_common_arguments, open_store
 from dialer.commands.output import EXIT_FAILED, emit
 from dialer.commands.settings_options import add_settings_options, apply_settings_options
 from dialer.config import Config
-from dialer.store.repository import Campaign, StoreError
+from dialer.store.repository import Campaign, Repository, StoreError
 from dialer.store.sqlite import SqliteStore
 
 _CONTROLS = {
@@ -126,7 +126,7 @@ def campaign_command(args: argparse.Namespace, config: Config) -> int:
         return EXIT_FAILED
 
 
-def _store_command(store: SqliteStore, args: argparse.Namespace) -> dict[str, Any]:
+def _store_command(store: Repository, args: argparse.Namespace) -> dict[str, Any]:
     command, now = args.campaign_command, time.time()
     if command == "create":
         settings = _settings(args, CampaignSettings())
@@ -164,7 +164,7 @@ def _store_command(store: SqliteStore, args: argparse.Namespace) -> dict[str, An
     raise AssertionError(command)
 
 
-def start(store: SqliteStore, campaign_id: int, now: float) -> Campaign:
+def start(store: Repository, campaign_id: int, now: float) -> Campaign:
     """A draft starts now, or waits as scheduled for its schedule's first run."""
     campaign = store.get_campaign(campaign_id)
     schedule = CampaignSettings.from_dict(campaign.settings).schedule
@@ -203,7 +203,7 @@ def _settings(args: argparse.Namespace, base: CampaignSettings) -> CampaignSetti
     return apply_settings_options(args, base, today=datetime.now(UTC).date())
 
 
-def _progress(store: SqliteStore, campaign_id: int) -> Progress:
+def _progress(store: Repository, campaign_id: int) -> Progress:
     return Progress.of(store.campaign_counts(campaign_id), store.next_due_at(campaign_id))
 
 
@@ -261,7 +261,7 @@ def serve_command(args: argparse.Namespace, config: Config) -> int:
     return run_async(serve(config, Path(args.db)))
 
 
-def _follow(store: SqliteStore, campaign_id: int, interval_s: float = 1.0) -> int:
+def _follow(store: Repository, campaign_id: int, interval_s: float = 1.0) -> int:
     """Redraw one progress line until the campaign is completed, stopped or failed."""
     started, first_final = time.monotonic(), None
     while True:
@@ -281,7 +281,7 @@ def _follow(store: SqliteStore, campaign_id: int, interval_s: float = 1.0) -> in
         time.sleep(interval_s)
 
 
-def _export(store: SqliteStore, args: argparse.Namespace) -> dict[str, Any]:
+def _export(store: Repository, args: argparse.Namespace) -> dict[str, Any]:
     from dialer.campaign.export import export_attempts_csv, export_leads_csv
 
     export = export_attempts_csv if args.attempts else export_leads_csv
