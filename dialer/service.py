@@ -36,6 +36,7 @@ from actors.runtime import spawn
 from actors.supervisor import ChildExit, ChildSpec, ExitAction, Restart, Supervisor
 from dialer.campaign.model import CampaignEvent, CampaignState, IllegalTransition
 from dialer.campaign.pacing import PacerSettings, TrunkPacer
+from dialer.campaign.policy import RetryRules
 from dialer.campaign.settings import CampaignSettings, SettingsError
 from dialer.config import Config, ConfigError
 from dialer.runtime import Dialer
@@ -238,6 +239,7 @@ async def serve(config: Config, db: Path, *, poll_s: float = 1.0) -> int:
         dialer = await Dialer.start(config)
         host = CampaignHost(config, dialer, store)
         log.info("serving (store %s)", db)
+        await reconcile_idle_campaigns(store, time.time())
         waiting: set[int] = set()
         try:
             while not stop.is_set():
@@ -253,6 +255,26 @@ async def serve(config: Config, db: Path, *, poll_s: float = 1.0) -> int:
             loop.remove_signal_handler(sig)
     log.info("stopped")
     return 0
+
+
+async def reconcile_idle_campaigns(store: StoreWorker, now: float) -> int:
+    """At start: close the attempts a crash left in flight in campaigns no actor will run
+    (paused, stopped, failed...), which would else show calls in progress forever.
+    Running campaigns are left to their own actor, which does the same when it starts."""
+    closed = 0
+    for campaign in await store.run(lambda s: s.list_campaigns()):
+        if campaign.state is not CampaignState.RUNNING:
+            closed += await _reconcile(store, campaign, now)
+    return closed
+
+
+async def _reconcile(store: StoreWorker, campaign: Campaign, now: float) -> int:
+    try:
+        rules = CampaignSettings.from_dict(campaign.settings).retry
+    except SettingsError:
+        rules = RetryRules()  # the attempts still close; the leads follow the default rules
+    report = await store.run(lambda s: s.reconcile_in_flight(rules, now, campaign_id=campaign.id))
+    return report.interrupted
 
 
 async def start_due_campaigns(host: CampaignHost, store: StoreWorker, waiting: set[int]) -> None:

@@ -18,8 +18,14 @@ from actors.runtime import ActorRef
 from dialer.campaign.model import CampaignEvent
 from dialer.campaign.settings import CampaignSettings
 from dialer.config import Config, LimitSettings, RtpSettings, SipSettings
+from dialer.contacts.record import ContactRecord
 from dialer.runtime import Dialer
-from dialer.service import RESTARTS, CampaignHost, start_due_campaigns
+from dialer.service import (
+    RESTARTS,
+    CampaignHost,
+    reconcile_idle_campaigns,
+    start_due_campaigns,
+)
 from dialer.store.sqlite import SqliteStore
 from dialer.store.worker import StoreWorker
 from tests.e2e.peers import LOOPBACK, free_sip_port
@@ -202,3 +208,23 @@ async def test_settings_that_cannot_run_fail_the_campaign_once(
         failed = await store.run(lambda s, c=campaign_id: s.get_campaign(c))
         assert failed.state == "failed" and reason in (failed.failure_reason or "")
     assert IdleActor.started == []
+
+
+async def test_at_start_attempts_stranded_in_idle_campaigns_are_closed(
+    store: StoreWorker,
+) -> None:
+    records = [ContactRecord(2, "Ann", "+14155550100", None)]
+    stopped = await campaign(store, CampaignEvent.START)
+    running = await campaign(store, CampaignEvent.START)
+    for campaign_id in (stopped, running):
+        await store.run(lambda s, c=campaign_id: s.import_contacts(c, records, now=T0))
+        lead = (await store.run(lambda s, c=campaign_id: s.list_leads(c)))[0]
+        await store.run(lambda s, lead_id=lead.id: s.begin_attempt(lead_id, "+14155550100", T0))
+    # Stopped with a call up, then the process died: no actor will ever run it again.
+    await store.run(lambda s: s.set_campaign_state(stopped, CampaignEvent.STOP, now=T0))
+
+    assert await reconcile_idle_campaigns(store, T0 + 10) == 1
+
+    counts = {c: await store.run(lambda s, c=c: s.campaign_counts(c)) for c in (stopped, running)}
+    assert counts[stopped]["in_flight"] == 0 and counts[stopped]["processing"] == 0
+    assert counts[running]["in_flight"] == 1  # its own actor reconciles it when it starts
