@@ -271,6 +271,8 @@ class CampaignActor(Actor):
             # The ledger first: the INVITE below can never leave without this row.
             attempt_id = await self.store.run(lambda s: s.begin_attempt(lead.id, number, now))
         except OnDoNotCallList:
+            # Either of a contact's numbers on a list blocks the contact: whoever asked
+            # not to be called is not called on their other line instead.
             await self.store.run(lambda s: s.block_lead(lead.id, now=now))
             return False
         except AttemptInFlight:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 
@@ -19,6 +21,7 @@ class TracedMessage:
 
     direction: Literal["sent", "received"]
     text: str
+    at: float | None = None  # when SIPp sent or read it (its local wall clock, in seconds)
 
     @property
     def first_line(self) -> str:
@@ -47,17 +50,71 @@ class TracedMessage:
 
 
 _TRACE_SPLIT = re.compile(
-    r"^-{20,} [0-9-]+ [0-9:.]+\n\w+ message (sent|received) [(\[]\d+\]? bytes\)? ?:\n\n", re.M
+    r"^-{20,} ([0-9-]+ [0-9:.]+)\n\w+ message (sent|received) [(\[]\d+\]? bytes\)? ?:\n\n", re.M
 )
 
 
 def parse_message_trace(text: str) -> list[TracedMessage]:
-    """Messages of a SIPp -trace_msg file, in order."""
+    """Messages of a SIPp -trace_msg file, in order, each with its timestamp."""
     parts = _TRACE_SPLIT.split(text.replace("\r\n", "\n"))
     return [
-        TracedMessage("sent" if parts[i] == "sent" else "received", parts[i + 1].strip("\n") + "\n")
-        for i in range(1, len(parts) - 1, 2)
+        TracedMessage(
+            "sent" if parts[i + 1] == "sent" else "received",
+            parts[i + 2].strip("\n") + "\n",
+            _trace_time(parts[i]),
+        )
+        for i in range(1, len(parts) - 2, 3)
     ]
+
+
+def _trace_time(stamp: str) -> float:
+    # Local time without a zone: fine for what tests do with it, differences between messages.
+    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f").timestamp()
+
+
+# --------------------------------------------------------------------------- call-level measures
+
+
+def peak_concurrency(messages: Iterable[TracedMessage]) -> int:
+    """Calls open at once as SIPp saw them: from its INVITE to the final answer or BYE."""
+    open_calls: set[str] = set()
+    peak = 0
+    for message in messages:
+        call_id = message.header("Call-ID") or ""
+        cseq = message.header("CSeq") or ""
+        if message.direction == "received" and message.method == "INVITE":
+            open_calls.add(call_id)
+            peak = max(peak, len(open_calls))
+        elif (message.direction == "received" and message.method == "BYE") or (
+            message.direction == "sent" and (message.status or 0) >= 300 and "INVITE" in cseq
+        ):
+            open_calls.discard(call_id)
+    return peak
+
+
+def new_invites(messages: Iterable[TracedMessage]) -> list[TracedMessage]:
+    """The first INVITE SIPp received for each Call-ID (a new call; retransmissions left out)."""
+    first: dict[str, TracedMessage] = {}
+    for message in messages:
+        if message.direction == "received" and message.method == "INVITE":
+            first.setdefault(message.header("Call-ID") or "", message)
+    return list(first.values())
+
+
+def dialled_number(invite: TracedMessage) -> str:
+    """The user part of an INVITE's Request-URI: "+14155550123" for sip:+14155550123@host."""
+    return invite.first_line.split()[1].split(":", 1)[1].split("@", 1)[0]
+
+
+def busiest_window(times: Sequence[float], width_s: float) -> int:
+    """The most of `times` that fall in any half-open window [t, t + width_s)."""
+    ordered = sorted(times)
+    busiest = start = 0
+    for end, moment in enumerate(ordered):
+        while moment - ordered[start] >= width_s:
+            start += 1
+        busiest = max(busiest, end - start + 1)
+    return busiest
 
 
 _HASH_NAMES = {"MD5": "md5", "SHA-256": "sha256"}

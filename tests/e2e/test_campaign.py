@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
@@ -14,109 +11,23 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from actors.campaign import CampaignActor, CampaignFinished, CampaignPlan, ChannelPool, Stop
-from actors.runtime import spawn
-from dialer.campaign.compliance import CallingWindow, RecipientHours
+from dialer.campaign.compliance import CallingWindow
 from dialer.campaign.export import export_attempts_csv, export_leads_csv
 from dialer.campaign.model import CampaignEvent
-from dialer.campaign.pacing import PacerSettings, TrunkPacer
 from dialer.campaign.policy import RetryRules
+from dialer.campaign.settings import CampaignSettings
 from dialer.config import Config, LimitSettings, RtpSettings, SipSettings, TrunkSettings
-from dialer.contacts.record import ContactRecord
 from dialer.runtime import Dialer
+from dialer.service import CampaignHost, start_due_campaigns
+from dialer.store.repository import Attempt
 from dialer.store.sqlite import SqliteStore
 from dialer.store.worker import StoreWorker
-from tests.e2e.peers import LOOPBACK, Sipp, TracedMessage, free_sip_port
+from tests.e2e.campaign_run import contacts, run_campaign
+from tests.e2e.campaign_run import csv_rows as _csv_rows
+from tests.e2e.peers import LOOPBACK, Sipp, free_sip_port
+from tests.e2e.sip_trace import peak_concurrency
 
 pytestmark = pytest.mark.e2e
-ALL_DAY = RecipientHours(start=dt_time(0), end=dt_time(23, 59, 59))
-
-
-def contacts(count: int) -> list[ContactRecord]:
-    # +1 415 555 01xx: the last digit picks SIPp's answer (1 busy, 2 no answer, else answer).
-    return [
-        ContactRecord(
-            line=i + 2,
-            name=f"Contact {i}",
-            phone=f"+1415555{i:04d}",
-            email=None,
-            timezone="America/Los_Angeles",
-            attributes={"row": str(i)},
-        )
-        for i in range(count)
-    ]
-
-
-def peak_concurrency(messages: list[TracedMessage]) -> int:
-    """Calls open at once as SIPp saw them: from its INVITE to the final answer or BYE."""
-    open_calls: set[str] = set()
-    peak = 0
-    for message in messages:
-        call_id = message.header("Call-ID") or ""
-        cseq = message.header("CSeq") or ""
-        if message.direction == "received" and message.method == "INVITE":
-            open_calls.add(call_id)
-            peak = max(peak, len(open_calls))
-        elif (message.direction == "received" and message.method == "BYE") or (
-            message.direction == "sent" and (message.status or 0) >= 300 and "INVITE" in cseq
-        ):
-            open_calls.discard(call_id)
-    return peak
-
-
-async def run_campaign(
-    tmp_path: Path,
-    sipp: Sipp,
-    records: list[ContactRecord],
-    plan_limit: int,
-    rules: RetryRules,
-    *,
-    dnc: tuple[str, ...] = (),
-    window: CallingWindow | None = None,
-    stop_when_idle: bool = False,
-) -> tuple[StoreWorker, int, CampaignFinished]:
-    config = Config(
-        sip=SipSettings(bind_host=LOOPBACK, bind_port=free_sip_port(), transports=["udp"]),
-        rtp=RtpSettings(bind_host=LOOPBACK, dead_air_s=5.0),
-        trunks={"default": TrunkSettings(proxy=f"sip:{LOOPBACK}:{sipp.port}", keepalive_s=0)},
-        limits=LimitSettings(ring_timeout_s=10),
-    )
-    store = StoreWorker(lambda: SqliteStore(tmp_path / "dialer.db"))
-    campaign_id = await store.run(lambda s: s.create_campaign("e2e", now=0.0))
-    await store.run(lambda s: s.import_contacts(campaign_id, records, now=0.0))
-    for number in dnc:  # added after import: checked at dial time
-        await store.run(lambda s, n=number: s.add_dnc(n, now=0.0))
-    await store.run(lambda s: s.set_campaign_state(campaign_id, CampaignEvent.START, now=0.0))
-    dialer = await Dialer.start(config)
-    finished: asyncio.Future[CampaignFinished] = asyncio.get_running_loop().create_future()
-    actor = CampaignActor(
-        dialer,
-        store,
-        CampaignPlan(
-            campaign_id,
-            max_concurrent=plan_limit,
-            rules=rules,
-            window=window,
-            hours=ALL_DAY,
-            max_duration_s=0.3,
-        ),
-        channels=(ChannelPool(100),),
-        pacer=TrunkPacer(PacerSettings(cps=50.0), now=asyncio.get_running_loop().time()),
-        on_finished=finished.set_result,
-    )
-    task = spawn(actor)
-    if stop_when_idle:
-        # Nothing may be dialled: once no lead is due any more (all deferred), stop.
-        now = datetime.now(UTC).timestamp()
-        while await store.run(lambda s: s.due_leads(campaign_id, now, 1)):
-            await asyncio.sleep(0.05)
-        actor.ref.tell(Stop())
-    try:
-        result = await asyncio.wait_for(finished, timeout=90)
-        await task
-    finally:
-        await dialer.close()
-    return store, campaign_id, result
 
 
 async def test_a_campaign_ends_every_lead_once_and_follows_the_retry_rules(
@@ -212,66 +123,60 @@ async def test_leads_outside_calling_hours_are_deferred_not_dialled(tmp_path: Pa
         assert opens.weekday() not in (today, (today + 1) % 7) and opens.time() == dt_time(9)
 
 
-def _csv_rows(
-    export: Callable[[SqliteStore, int, io.StringIO], int], store: SqliteStore, campaign_id: int
-) -> list[dict[str, str]]:
-    out = io.StringIO(newline="")
-    export(store, campaign_id, out)
-    return list(csv.DictReader(io.StringIO(out.getvalue(), newline="")))
-
-
-async def test_pause_holds_new_dials_and_resume_finishes_the_campaign(tmp_path: Path) -> None:
+async def test_pause_lets_calls_finish_frees_the_slot_and_resume_completes(
+    tmp_path: Path,
+) -> None:
     records = [r for r in contacts(40) if r.phone and r.phone[-1] not in "12"][:16]
     with Sipp.start_uas("campaign_mix", timeout_s=60) as sipp:
         config = Config(
             sip=SipSettings(bind_host=LOOPBACK, bind_port=free_sip_port(), transports=["udp"]),
             rtp=RtpSettings(bind_host=LOOPBACK),
             trunks={"default": TrunkSettings(proxy=f"sip:{LOOPBACK}:{sipp.port}", keepalive_s=0)},
+            limits=LimitSettings(max_concurrent_campaigns=1),
         )
+        settings = CampaignSettings(max_concurrent=2, max_duration_s=0.3, recipient_hours=None)
         store = StoreWorker(lambda: SqliteStore(tmp_path / "dialer.db"))
-        campaign_id = await store.run(lambda s: s.create_campaign("pause", now=0.0))
+        campaign_id = await store.run(
+            lambda s: s.create_campaign("pause", now=0.0, settings=settings.to_dict())
+        )
         await store.run(lambda s: s.import_contacts(campaign_id, records, now=0.0))
         await store.run(lambda s: s.set_campaign_state(campaign_id, CampaignEvent.START, now=0.0))
         dialer = await Dialer.start(config)
-        loop = asyncio.get_running_loop()
-        finished: asyncio.Future[CampaignFinished] = loop.create_future()
-        actor = CampaignActor(
-            dialer,
-            store,
-            CampaignPlan(campaign_id, max_concurrent=2, hours=ALL_DAY, max_duration_s=0.3),
-            channels=(ChannelPool(10),),
-            pacer=TrunkPacer(PacerSettings(cps=50.0), now=loop.time()),
-            on_finished=finished.set_result,
-        )
-        task = spawn(actor)
+        host = CampaignHost(config, dialer, store)
 
-        async def attempts() -> int:
-            return len(await store.run(lambda s: s.list_attempts(campaign_id)))
+        async def attempts() -> list[Attempt]:
+            return await store.run(lambda s: s.list_attempts(campaign_id))
 
         try:
+            assert await host.run(campaign_id, settings)
             async with asyncio.timeout(20):
-                while await attempts() < 3:
+                while len(await attempts()) < 3:
                     await asyncio.sleep(0.02)
             # Paused from outside, as `dialer campaign pause` does: through the store.
             await store.run(
                 lambda s: s.set_campaign_state(campaign_id, CampaignEvent.PAUSE, now=1.0)
             )
-            async with asyncio.timeout(20):  # calls in progress finish...
-                while (await store.run(lambda s: s.campaign_counts(campaign_id)))["in_flight"]:
-                    await asyncio.sleep(0.02)
-            paused_at = await attempts()
-            await asyncio.sleep(1.5)  # ...and for longer than the actor's idle poll, none start
-            assert await attempts() == paused_at < len(records)
+            paused = await asyncio.wait_for(host.wait_finished(campaign_id), 20)
+            # The actor ended only once its calls had: they finished normally, none cut short.
+            held = await attempts()
+            assert paused.state == "paused" and not host.is_active(campaign_id)
+            assert held and all(a.result and a.result.outcome == "completed" for a in held)
+            assert len(held) < len(records)
+            assert host.has_slot  # a paused campaign holds no campaign slot
+            # Resumed: the service's next pass gives it a fresh actor, which finishes the run.
             await store.run(
                 lambda s: s.set_campaign_state(campaign_id, CampaignEvent.RESUME, now=2.0)
             )
-            result = await asyncio.wait_for(finished, timeout=60)
-            await task
+            await start_due_campaigns(host, store, set())
+            result = await asyncio.wait_for(host.wait_finished(campaign_id), 60)
         finally:
+            await host.close()
             await dialer.close()
     try:
         leads = await store.run(lambda s: s.list_leads(campaign_id))
+        ledger = await attempts()
     finally:
         store.close()
     assert result.state == "completed"
     assert [lead.state for lead in leads] == ["completed"] * len(records)
+    assert len(ledger) == len(records)  # one call each: the pause dialled nobody twice
