@@ -66,6 +66,7 @@ from dialer.store.worker import StoreWorker
 log = logging.getLogger("dialer.campaign")
 
 IDLE_POLL_S = 1.0  # nothing due: look again this often (retries come due, channels free up)
+STATE_POLL_S = 0.5  # how stale the stored campaign state (pause, stop) may get while dialling
 NO_WINDOW_RETRY_S = 3600.0  # no allowed instant within the horizon: look again then
 
 
@@ -157,6 +158,7 @@ class CampaignActor(Actor):
         self._due: deque[Lead] = deque()
         self._paused = False
         self._stopping = False
+        self._state_read_at = -STATE_POLL_S
         self._wake: asyncio.TimerHandle | None = None
         self._calls = Supervisor(f"calls-{plan.campaign_id}", max_restarts=0, period_s=1.0)
         self._calls_task: asyncio.Task[None] | None = None
@@ -334,11 +336,17 @@ class CampaignActor(Actor):
         )
         self.ref.tell(_Pump())
         if self._stopping or self._paused:
-            await self._follow_stored_state()  # a resume may have come meanwhile
             await self._maybe_finish()
 
-    async def _follow_stored_state(self) -> None:
-        """Pause, resume and stop also come from outside (the CLI, later the API) via the store."""
+    async def _follow_stored_state(self, *, now: bool = False) -> None:
+        """Pause, resume and stop also come from outside (the CLI, later the API) via the store.
+
+        Read at most every STATE_POLL_S while dialling (not once per dial: at 100 cps
+        that is a store round trip every 10 ms), or `now` when it decides what happens."""
+        loop_now = asyncio.get_running_loop().time()
+        if not now and loop_now < self._state_read_at + STATE_POLL_S:
+            return
+        self._state_read_at = loop_now
         campaign = self.plan.campaign_id
         state = (await self.store.run(lambda s: s.get_campaign(campaign))).state
         if state is CampaignState.PAUSED and not self._paused:
@@ -353,6 +361,7 @@ class CampaignActor(Actor):
         or every lead final (then the campaign completes, or waits for its next run)."""
         if self.in_flight:
             return
+        await self._follow_stored_state(now=True)  # decide on the state as it is now
         if self._stopping:
             state = "stopped"
         elif self._paused:

@@ -6,10 +6,12 @@ turns a short overload into a wall of failed attempts. So:
 
 - `TokenBucket`: `rate` tokens per second, at most `burst` saved up; a call
   takes one token. Time is passed in.
-- Carriers count calls per calendar second, so a trunk's bucket saves up one
-  token only (`PacerSettings.burst`): calls leave at least 1/cps apart, and no
-  one-second window ever holds more than cps of them, even after an idle spell.
-- `TrunkPacer`: the bucket plus back-off. A 503 with Retry-After pauses the
+- `SlidingWindow`: at most `limit` calls in any one second. Carriers count calls
+  per second, and a bucket alone lets `rate + burst` through in a second after
+  an idle spell. The bucket spreads calls out and saves a few tokens
+  (`burst_s` seconds' worth) so a dialer that woke late catches up; the window
+  makes sure catching up never breaks the trunk's cps.
+- `TrunkPacer`: the bucket and the window, plus back-off. A 503 with Retry-After pauses the
   trunk until then; a 503 without it pauses for an exponential delay (1 s,
   2 s, 4 s ... capped) and halves the rate (never below `min_rate`). Every
   final response that is not a trunk refusal restores a tenth of the
@@ -18,6 +20,7 @@ turns a short overload into a wall of failed attempts. So:
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 TRUNK_REFUSALS = frozenset({503})  # codes that mean "the trunk, not the callee, said no"
@@ -57,10 +60,30 @@ class TokenBucket:
         self.rate = rate
 
 
+class SlidingWindow:
+    """At most `limit` events in any window of `span_s` (half-open: [t - span, t))."""
+
+    def __init__(self, limit: int, span_s: float = 1.0) -> None:
+        self.limit = max(1, limit)
+        self.span_s = span_s
+        self._times: deque[float] = deque()
+
+    def next_available(self, now: float) -> float:
+        """`now` if one more event fits in the window ending now, else when it will."""
+        while self._times and self._times[0] <= now - self.span_s:
+            self._times.popleft()
+        if len(self._times) < self.limit:
+            return now
+        return self._times[-self.limit] + self.span_s
+
+    def record(self, now: float) -> None:
+        self._times.append(now)
+
+
 @dataclass(frozen=True)
 class PacerSettings:
     cps: float
-    burst: float = 1.0  # tokens saved up while idle (see the module docstring)
+    burst_s: float = 0.1  # seconds' worth of tokens saved up while idle, at least one
     min_rate: float = 0.2
     first_backoff_s: float = 1.0
     max_backoff_s: float = 60.0
@@ -70,7 +93,8 @@ class PacerSettings:
 class TrunkPacer:
     def __init__(self, settings: PacerSettings, *, now: float) -> None:
         self.settings = settings
-        self.bucket = TokenBucket(settings.cps, settings.burst, now=now)
+        self.bucket = TokenBucket(settings.cps, settings.cps * settings.burst_s, now=now)
+        self.window = SlidingWindow(int(settings.cps))
         self.paused_until = now
         self.refusals_in_a_row = 0
 
@@ -82,7 +106,11 @@ class TrunkPacer:
         """Take a slot for one call: None means dial now; else the time to ask again."""
         if now < self.paused_until:
             return self.paused_until
+        fits = self.window.next_available(now)
+        if fits > now:
+            return fits
         if self.bucket.try_take(now):
+            self.window.record(now)
             return None
         return self.bucket.next_available(now)
 

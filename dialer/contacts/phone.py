@@ -137,7 +137,12 @@ def _parse_cleaned(cleaned: str, region: str) -> tuple[str | None, str]:
         number = phonenumbers.parse(cleaned, region)
     except phonenumbers.NumberParseException as exc:
         return None, _PARSE_REASONS.get(exc.error_type, "not a possible number")
-    if phonenumbers.is_valid_number(number):
+    # Most numbers of a list are from its own region: checking that region first skips
+    # phonenumbers' search for the number's region (a quarter of the import's time);
+    # a number from anywhere else (+1 876 Jamaica in a US list) takes the full check.
+    if phonenumbers.is_valid_number_for_region(number, region) or phonenumbers.is_valid_number(
+        number
+    ):
         return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)), ""
     possibility = phonenumbers.is_possible_number_with_reason(number)
     reason = _POSSIBILITY_REASONS.get(possibility)

@@ -6,7 +6,7 @@ from itertools import pairwise
 
 import pytest
 
-from dialer.campaign.pacing import PacerSettings, TokenBucket, TrunkPacer
+from dialer.campaign.pacing import PacerSettings, SlidingWindow, TokenBucket, TrunkPacer
 
 
 def dial_times(pacer: TrunkPacer, start: float, until: float) -> list[float]:
@@ -95,3 +95,28 @@ def test_a_timeout_neither_punishes_nor_rewards() -> None:
     pacer.on_final_response(503, None, 0.0)
     pacer.on_final_response(None, None, 5.0)
     assert pacer.rate == 5.0 and pacer.refusals_in_a_row == 1
+
+
+def test_a_late_waker_catches_up_without_breaking_cps_in_any_second() -> None:
+    pacer = TrunkPacer(PacerSettings(cps=100.0), now=0.0)
+    times, now = [], 0.0
+    while now < 20.0:
+        wait = pacer.acquire(now)
+        if wait is None:
+            times.append(now)
+        else:
+            now = max(wait, now + 0.03)  # the loop oversleeps: wakes 30 ms apart at best
+    # Ten tokens saved up cover a late wake: the rate holds...
+    assert len(times) >= 100 * 20 * 0.97
+    # ...and no one-second window ever holds more than cps calls.
+    counts = [sum(1 for t in times if start <= t < start + 1.0) for start in times]
+    assert max(counts) <= 100
+
+
+def test_the_window_alone_caps_a_second() -> None:
+    window = SlidingWindow(3)
+    for t in (0.0, 0.1, 0.2):
+        assert window.next_available(t) == t
+        window.record(t)
+    assert window.next_available(0.5) == 1.0  # the first of the three leaves the window
+    assert window.next_available(1.0) == 1.0

@@ -27,6 +27,8 @@ from dialer.contacts.phone import DIGITS_LOST, PhoneError, normalize_phone, time
         ("tel:+1-415-555-0100", "US", "+14155550100"),
         ("TEL:+14155550100;ext=12", "US", "+14155550100"),
         ("  +14155550100\t", "us", "+14155550100"),
+        ("876 927 1234", "US", "+18769271234"),  # Jamaica shares +1: valid, though not US
+        ("+7 727 258 1234", "RU", "+77272581234"),  # Kazakhstan shares +7 with Russia
     ],
 )
 def test_valid_numbers_become_e164(text: str, region: str, expected: str) -> None:
