@@ -32,8 +32,8 @@ from dialer.contacts.record import ContactRecord  # noqa: E402
 from dialer.runtime import Dialer  # noqa: E402
 from dialer.store.sqlite import SqliteStore  # noqa: E402
 from dialer.store.worker import StoreWorker  # noqa: E402
-from tests.e2e.peers import LOOPBACK, Sipp, free_sip_port  # noqa: E402
 from tests.e2e.campaign_run import ALL_DAY  # noqa: E402
+from tests.e2e.peers import LOOPBACK, Sipp, free_sip_port  # noqa: E402
 
 
 def answered_numbers(count: int) -> list[str]:
