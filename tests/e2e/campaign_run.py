@@ -10,6 +10,7 @@ import asyncio
 import csv
 import io
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as dt_time
 from pathlib import Path
@@ -17,17 +18,19 @@ from pathlib import Path
 from actors.campaign import CampaignActor, CampaignFinished, CampaignPlan, ChannelPool, Stop
 from actors.runtime import spawn
 from dialer.campaign.compliance import CallingWindow, RecipientHours
+from dialer.campaign.export import export_attempts_csv, export_leads_csv
 from dialer.campaign.model import CampaignEvent
 from dialer.campaign.pacing import PacerSettings, TrunkPacer
 from dialer.campaign.policy import RetryRules
 from dialer.config import Config, LimitSettings, RtpSettings, SipSettings, TrunkSettings
 from dialer.contacts.record import ContactRecord
 from dialer.runtime import Dialer
+from dialer.store.repository import Attempt, Lead
 from dialer.store.sqlite import SqliteStore
 from dialer.store.worker import StoreWorker
 from tests.e2e.peers import LOOPBACK, Sipp, free_sip_port
 
-__all__ = ["ALL_DAY", "contacts", "csv_rows", "run_campaign"]
+__all__ = ["ALL_DAY", "Results", "contacts", "csv_rows", "results", "run_campaign"]
 
 ALL_DAY = RecipientHours(start=dt_time(0), end=dt_time(23, 59, 59))
 
@@ -113,3 +116,26 @@ def csv_rows(
     out = io.StringIO(newline="")
     export(store, campaign_id, out)
     return list(csv.DictReader(io.StringIO(out.getvalue(), newline="")))
+
+
+@dataclass(frozen=True)
+class Results:
+    """What a finished campaign left: its leads and ledger, and both exports read back."""
+
+    leads: list[Lead]
+    attempts: list[Attempt]
+    lead_rows: list[dict[str, str]]
+    attempt_rows: list[dict[str, str]]
+
+
+async def results(store: StoreWorker, campaign_id: int) -> Results:
+    """Read everything a test checks, then close the store."""
+    try:
+        return Results(
+            await store.run(lambda s: s.list_leads(campaign_id)),
+            await store.run(lambda s: s.list_attempts(campaign_id)),
+            await store.run(lambda s: csv_rows(export_leads_csv, s, campaign_id)),
+            await store.run(lambda s: csv_rows(export_attempts_csv, s, campaign_id)),
+        )
+    finally:
+        store.close()

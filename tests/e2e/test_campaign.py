@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dialer.campaign.compliance import CallingWindow
-from dialer.campaign.export import export_attempts_csv, export_leads_csv
 from dialer.campaign.model import CampaignEvent
 from dialer.campaign.policy import RetryRules
 from dialer.campaign.settings import CampaignSettings
@@ -22,8 +21,7 @@ from dialer.service import CampaignHost, start_due_campaigns
 from dialer.store.repository import Attempt
 from dialer.store.sqlite import SqliteStore
 from dialer.store.worker import StoreWorker
-from tests.e2e.campaign_run import contacts, run_campaign
-from tests.e2e.campaign_run import csv_rows as _csv_rows
+from tests.e2e.campaign_run import contacts, results, run_campaign
 from tests.e2e.peers import LOOPBACK, Sipp, free_sip_port
 from tests.e2e.sip_trace import peak_concurrency
 
@@ -39,13 +37,9 @@ async def test_a_campaign_ends_every_lead_once_and_follows_the_retry_rules(
         store, campaign_id, result = await run_campaign(tmp_path, sipp, records, 8, rules)
         sipp_peak = peak_concurrency(sipp.messages())
         invites = [m for m in sipp.messages() if m.direction == "received" and m.method == "INVITE"]
-    try:
-        leads = await store.run(lambda s: s.list_leads(campaign_id))
-        attempts = await store.run(lambda s: s.list_attempts(campaign_id))
-        lead_rows = await store.run(lambda s: _csv_rows(export_leads_csv, s, campaign_id))
-        attempt_rows = await store.run(lambda s: _csv_rows(export_attempts_csv, s, campaign_id))
-    finally:
-        store.close()
+    found = await results(store, campaign_id)
+    leads, attempts = found.leads, found.attempts
+    lead_rows, attempt_rows = found.lead_rows, found.attempt_rows
 
     assert result.state == "completed"
     # The limit is reached (the campaign is not trickling) and never exceeded, on both sides.

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from dialer.campaign.export import export_attempts_csv, export_leads_csv
 from dialer.campaign.policy import RetryRules
 from dialer.store.repository import Attempt
-from tests.e2e.campaign_run import contacts, csv_rows, run_campaign
+from tests.e2e.campaign_run import contacts, results, run_campaign
 from tests.e2e.peers import Sipp
 from tests.e2e.sip_trace import (
     TracedMessage,
@@ -76,13 +75,9 @@ async def test_a_thousand_contacts_end_once_within_the_trunk_limits(tmp_path: Pa
             tmp_path, sipp, records, LIMIT, RULES, cps=CPS, timeout_s=100
         )
     messages = sipp.messages()  # read once SIPp has ended: its trace is complete
-    try:
-        leads = await store.run(lambda s: s.list_leads(campaign_id))
-        attempts = await store.run(lambda s: s.list_attempts(campaign_id))
-        lead_rows = await store.run(lambda s: csv_rows(export_leads_csv, s, campaign_id))
-        attempt_rows = await store.run(lambda s: csv_rows(export_attempts_csv, s, campaign_id))
-    finally:
-        store.close()
+    found = await results(store, campaign_id)
+    leads, attempts = found.leads, found.attempts
+    lead_rows, attempt_rows = found.lead_rows, found.attempt_rows
     invites = new_invites(messages)
     arrivals = [m.at for m in invites if m.at is not None]
     refused: dict[str, float] = {}  # Call-ID -> when SIPp first sent its 503
