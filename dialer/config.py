@@ -125,6 +125,7 @@ class RtpSettings:
     port_min: int = _setting(20000, _range(1024, 65534))
     port_max: int = _setting(29999, _range(1025, 65535))
     dead_air_s: float = _setting(30.0, _range(0, 3600))
+    dtmf_inband: str = _setting("auto", _one_of("auto", "always", "off"))
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,43 @@ class ContactSettings:
     max_rows: int = _setting(50_000, _range(1, 10_000_000))
 
 
+TTS_ENGINES = ("espeak-ng", "gtts", "piper")
+
+
+def _key(value: Any) -> str | None:
+    if value == "" or (len(value) == 1 and value in "0123456789*#"):
+        return None
+    return f"must be one DTMF key 0-9, * or #, or empty to turn it off (got {value!r})"
+
+
+@dataclass(frozen=True)
+class TtsSettings:
+    engine: str = _setting("espeak-ng", _one_of(*TTS_ENGINES))
+    fallback: str = _setting("espeak-ng", _one_of(*TTS_ENGINES))
+    voice: str = "en-us"
+    language: str = "en-US"
+    speed_wpm: int = _setting(165, _range(80, 450))
+    pitch: int = _setting(50, _range(0, 99))
+    gtts_timeout_s: float = _setting(5.0, _range(0.5, 60))
+    piper_command: str = "piper"
+    piper_model: str = ""
+    cache_dir: str = "var/tts-cache"
+    cache_max_mb: int = _setting(512, _range(1, 1_000_000))
+
+
+@dataclass(frozen=True)
+class FlowSettings:
+    webhook_timeout_s: float = _setting(3.0, _range(0.1, 60))
+    webhook_retries: int = _setting(1, _range(0, 5))
+    max_silence_s: float = _setting(4.0, _range(0.5, 60))
+    fallback_flow: str = ""
+    webhook_signing_key: str = field(default="", repr=False)  # never printed, never logged
+    opt_out_key: str = _setting("9", _key)
+    opt_out_message: str = "You will not be called again. Goodbye."
+    max_documents: int = _setting(20, _range(1, 1000))
+    max_prompt_mb: float = _setting(10.0, _range(0.1, 100))
+
+
 @dataclass(frozen=True)
 class LogSettings:
     level: str = _setting("info", _one_of(*LOG_LEVELS))
@@ -178,6 +216,8 @@ class Config:
     trunks: dict[str, TrunkSettings] = field(default_factory=lambda: {"default": TrunkSettings()})
     limits: LimitSettings = field(default_factory=LimitSettings)
     contacts: ContactSettings = field(default_factory=ContactSettings)
+    tts: TtsSettings = field(default_factory=TtsSettings)
+    flows: FlowSettings = field(default_factory=FlowSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     def trunk(self, name: str) -> TrunkSettings:
@@ -305,11 +345,13 @@ __all__ = [
     "Config",
     "ConfigError",
     "ContactSettings",
+    "FlowSettings",
     "LimitSettings",
     "LogSettings",
     "RtpSettings",
     "SipSettings",
     "TrunkSettings",
+    "TtsSettings",
     "load_config",
     "parse_config",
 ]

@@ -21,7 +21,7 @@ def test_shipped_config_toml_documents_every_key() -> None:
     text = (ROOT / "config.toml").read_text()
     table = tomllib.loads(text)
     config = Config()
-    for section in ("sip", "rtp", "limits", "contacts", "log"):
+    for section in ("sip", "rtp", "limits", "contacts", "tts", "flows", "log"):
         documented = set(table[section])
         expected = {f.name for f in fields(getattr(config, section))}
         assert documented == expected, section
@@ -54,6 +54,9 @@ def test_no_file_means_embedded_defaults() -> None:
         ('[log]\nlevel = "loud"', "log.level", "must be one of"),
         ('[contacts]\ndefault_region = "XX"', "contacts.default_region", "ISO 3166"),
         ("[limits]\nmax_concurrent_campaigns = 0", "limits.max_concurrent_campaigns", "between"),
+        ('[tts]\nengine = "festival"', "tts.engine", "must be one of"),
+        ('[flows]\nopt_out_key = "99"', "flows.opt_out_key", "one DTMF key"),
+        ('[rtp]\ndtmf_inband = "yes"', "rtp.dtmf_inband", "must be one of"),
         ("sip = 3", "sip", "must be a table"),
         ("[sip\n", "config.toml", "not valid TOML"),
     ],
