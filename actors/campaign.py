@@ -30,7 +30,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from datetime import time as dt_time
@@ -59,6 +59,9 @@ from dialer.campaign.model import (
 from dialer.campaign.pacing import TrunkPacer
 from dialer.campaign.policy import RetryRules, after_attempt
 from dialer.campaign.schedule import Schedule, StartNow, next_round
+from dialer.flow.preparation import CallPreparation
+from dialer.flow.runner import FlowRuntime
+from dialer.flow.validation import CampaignFlow
 from dialer.runtime import Dialer
 from dialer.store.repository import AttemptInFlight, Lead, OnDoNotCallList
 from dialer.store.worker import StoreWorker
@@ -99,6 +102,8 @@ class CampaignPlan:
     hours: RecipientHours | None = DEFAULT_HOURS  # None: any hour (lab trunks only)
     schedule: Schedule = field(default_factory=StartNow)  # decides if another run follows
     prompt: bytes | None = None
+    flow: CampaignFlow | None = None  # run on answer (instead of the prompt)
+    flow_runtime: FlowRuntime | None = None  # the process's speech, fetcher, hand-off
     ring_timeout_s: float | None = None
     max_duration_s: float | None = None
     batch: int = 200  # leads fetched from the store at a time
@@ -161,6 +166,10 @@ class CampaignActor(Actor):
         self._state_read_at = -STATE_POLL_S
         self._wake: asyncio.TimerHandle | None = None
         self._calls = Supervisor(f"calls-{plan.campaign_id}", max_restarts=0, period_s=1.0)
+        self._preparation: CallPreparation | None = None
+        if plan.flow is not None:
+            assert plan.flow_runtime is not None, "a flow needs the process's flow runtime"
+            self._preparation = CallPreparation(plan.flow, plan.flow_runtime, self._opt_out)
         self._calls_task: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------
@@ -179,6 +188,8 @@ class CampaignActor(Actor):
     async def on_stop(self) -> None:
         if self._wake is not None:
             self._wake.cancel()
+        if self._preparation is not None:
+            self._preparation.cancel()
         self._calls.stop()
         if self._calls_task is not None:
             await asyncio.gather(self._calls_task, return_exceptions=True)
@@ -244,6 +255,9 @@ class CampaignActor(Actor):
             leads = await self.store.run(lambda s: s.due_leads(campaign, now, batch))
             dialling = {dialled.lead_id for dialled in self.in_flight.values()}
             self._due.extend(lead for lead in leads if lead.id not in dialling)
+        if self._preparation is not None:
+            # Speech for the next few in line, rendered while earlier calls are dialled.
+            self._preparation.warm(list(self._due)[: self.plan.max_concurrent])
         return self._due.popleft() if self._due else None
 
     async def _within_hours(self, lead: Lead) -> bool:
@@ -268,6 +282,15 @@ class CampaignActor(Actor):
     async def _dial(self, lead: Lead) -> bool:
         number = lead.next_number
         assert number is not None
+        flow = None
+        if self._preparation is not None:
+            prepared = await self._preparation.request_for(lead, number)
+            if isinstance(prepared, str):
+                log.warning("lead %d cannot be dialled with this flow: %s", lead.id, prepared)
+                now = self.wall_clock()
+                await self.store.run(lambda s: s.invalidate_lead(lead.id, now=now))
+                return False
+            flow = prepared
         now = self.wall_clock()
         try:
             # The ledger first: the INVITE below can never leave without this row.
@@ -286,6 +309,7 @@ class CampaignActor(Actor):
             target=number,
             trunk=plan.trunk,
             prompt=plan.prompt,
+            flow=flow,
             ring_timeout_s=plan.ring_timeout_s,
             max_duration_s=plan.max_duration_s,
         )
@@ -310,7 +334,7 @@ class CampaignActor(Actor):
             pool.give_back()
         loop = asyncio.get_running_loop()
         self.pacer.on_final_response(report.sip_code, report.retry_after_s, loop.time())
-        variables = {"dtmf": report.dtmf} if report.dtmf else {}
+        variables = dict(report.variables) | ({"dtmf": report.dtmf} if report.dtmf else {})
         result = AttemptOutcome(
             outcome=CallOutcome(report.outcome),
             sip_code=report.sip_code,
@@ -337,6 +361,19 @@ class CampaignActor(Actor):
         self.ref.tell(_Pump())
         if self._stopping or self._paused:
             await self._maybe_finish()
+
+    def _opt_out(self, lead: Lead, number: str) -> Callable[[], Awaitable[None]]:
+        """What the opt-out key does on `lead`'s call: the number goes on the global
+        do-not-call list at once (not when the call ends: a crash must not lose it)."""
+        campaign = self.plan.campaign_id
+
+        async def record() -> None:
+            now = self.wall_clock()
+            source = f"opt-out key, campaign {campaign}"
+            await self.store.run(lambda s: s.add_dnc(number, now=now, source=source))
+            log.info("lead %d opted out: %s is on the do-not-call list", lead.id, number)
+
+        return record
 
     async def _follow_stored_state(self, *, now: bool = False) -> None:
         """Pause, resume and stop also come from outside (the CLI, later the API) via the store.

@@ -2,10 +2,14 @@
 
 This is the shell that joins `OutboundCall` (signalling) and `RtpSession`
 (media). Everything that can happen to the call arrives on one queue (SIP
-events, the prompt finishing, dead air, the caller's deadline), so the
-sequence is a plain loop, and cleanup is in `finally`: a call that leaves
-this function has been hung up (BYE or CANCEL) and its RTP port released,
-on every path, including cancellation of the task.
+events, the prompt or the flow finishing, dead air, the caller's deadline),
+so the sequence is a plain loop, and cleanup is in `finally`: a call that
+leaves this function has been hung up (BYE or CANCEL), its flow stopped and
+its RTP port released, on every path, including cancellation of the task.
+
+On answer the call plays its `prompt`, or runs its `flow` (a `CallFlow` task
+owned by this function): the flow's end hangs up, and what it learnt (flow
+variables, keys) goes into the report even when the far end hung up first.
 """
 
 from __future__ import annotations
@@ -13,11 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dialer.flow.interpreter import CallFacts, FlowResult, FlowStart
+from dialer.flow.runner import CallFlow, FlowRuntime
 from dialer.runtime import Dialer
 from dialer.sip.call import (
     CallAnswered,
@@ -39,10 +46,21 @@ HANGUP_GRACE_S = 5.0  # how long a BYE/CANCEL may take before we stop waiting fo
 
 
 @dataclass(frozen=True)
+class FlowRequest:
+    """The flow a call runs on answer, for one contact."""
+
+    runtime: FlowRuntime
+    start: FlowStart
+    contact: Mapping[str, str] = field(default_factory=dict)  # fields and attributes
+    opt_out: Callable[[], Awaitable[None]] | None = None  # the opt-out key was pressed
+
+
+@dataclass(frozen=True)
 class CallRequest:
     target: str  # a number or a SIP URI
     trunk: str = "default"
-    prompt: bytes | None = None  # 8 kHz μ-law, played once on answer
+    prompt: bytes | None = None  # 8 kHz μ-law, played once on answer (when no flow)
+    flow: FlowRequest | None = None
     record_to: Path | None = None
     ring_timeout_s: float | None = None  # None: the configured limit
     max_duration_s: float | None = None  # None: the configured limit
@@ -60,7 +78,9 @@ class CallReport:
     duration_s: float
     rtp: dict[str, Any]
     retry_after_s: int | None = None  # from a 503/486/480 Retry-After, for the retry policy
-    dtmf: str = ""  # keys the far end pressed (RFC 4733 events), in order
+    dtmf: str = ""  # keys the far end pressed (RFC 4733 events or in-band tones), in order
+    variables: Mapping[str, str] = field(default_factory=dict)  # what the flow set
+    first_prompt_ms: float | None = None  # from the answer to the flow's first prompt
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -91,6 +111,15 @@ class _DeadAir:
     reason: str
 
 
+@dataclass(frozen=True)
+class _FlowFinished:
+    result: FlowResult
+
+
+async def _no_opt_out() -> None:
+    log.warning("the opt-out key was pressed on a call with nowhere to record it")
+
+
 async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
     transport = dialer.transport
     if transport is None:
@@ -108,6 +137,7 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
             config.rtp.bind_host,
             advertised_host=config.sip.advertised_host,
             dead_air_timeout=config.rtp.dead_air_s,
+            dtmf_inband=config.rtp.dtmf_inband,
         )
     except (RtpPortsExhausted, RtpSessionError) as exc:
         # Not placed at all: still an outcome, never an exception that loses the attempt.
@@ -115,6 +145,7 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
         return CallReport.not_placed(trunk.request_uri(request.target), f"not placed: {exc}")
     call: OutboundCall | None = None
     ended: CallEnded | None = None
+    flow = _FlowTask()
     try:
         call = OutboundCall(
             CallParams(
@@ -137,9 +168,10 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
             make_offer=lambda: session.local_offer().encode(),
         )
         transport.start_call(call, call.start(transport.now), events.put_nowait)
-        ended = await _follow(dialer, call, session, request, events)
+        ended = await _follow(dialer, call, session, request, events, flow)
     finally:
-        keys = _pressed_keys(session)
+        await flow.stop()
+        keys = flow.keys + _pressed_keys(session)
         if call is not None and not call.ended:
             transport.run(call, call.hangup(transport.now, "dialer shutting the call down"))
             ended = await _wait_ended(events, HANGUP_GRACE_S) or ended
@@ -177,7 +209,47 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
         rtp=session.stats().to_dict(),
         retry_after_s=ended.retry_after_s,
         dtmf=keys,
+        variables=flow.variables,
+        first_prompt_ms=flow.first_prompt_ms,
     )
+
+
+class _FlowTask:
+    """The call's flow, if it has one: started on answer, stopped on every path."""
+
+    def __init__(self) -> None:
+        self.flow: CallFlow | None = None
+        self.task: asyncio.Task[FlowResult] | None = None
+
+    def start(
+        self, call: OutboundCall, session: RtpSession, request: CallRequest,
+        events: asyncio.Queue[object], caller: str,
+    ) -> None:  # fmt: skip
+        spec = request.flow
+        assert spec is not None
+        facts = CallFacts(call.call_id, caller, request.target, spec.contact)
+        self.flow = CallFlow(spec.runtime, session, spec.start, facts, spec.opt_out or _no_opt_out)
+        self.task = asyncio.ensure_future(self.flow.run())
+        self.task.add_done_callback(
+            lambda t: events.put_nowait(_FlowFinished(t.result())) if not t.cancelled() else None
+        )
+
+    async def stop(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+
+    @property
+    def keys(self) -> str:
+        return self.flow.keys if self.flow is not None else ""
+
+    @property
+    def variables(self) -> dict[str, str]:
+        return dict(self.flow.variables) if self.flow is not None else {}
+
+    @property
+    def first_prompt_ms(self) -> float | None:
+        return self.flow.first_prompt_ms if self.flow is not None else None
 
 
 async def _follow(
@@ -186,6 +258,7 @@ async def _follow(
     session: RtpSession,
     request: CallRequest,
     events: asyncio.Queue[object],
+    flow: _FlowTask,
 ) -> CallEnded:
     transport = dialer.transport
     assert transport is not None
@@ -202,7 +275,10 @@ async def _follow(
                 continue
             if request.record_to is not None:
                 session.start_recording(request.record_to)
-            if request.prompt is not None:
+            if request.flow is not None:
+                caller = dialer.trunks[request.trunk].settings.caller_id
+                flow.start(call, session, request, events, caller)
+            elif request.prompt is not None:
                 done = session.play(request.prompt)
                 done.add_done_callback(lambda _f: events.put_nowait(_PromptFinished()))
             session.dead_air.add_done_callback(
@@ -216,6 +292,8 @@ async def _follow(
                 log.warning("call %s: %s (media left as it was)", call.call_id, failure)
         elif isinstance(event, _PromptFinished):
             transport.run(call, call.hangup(transport.now, "prompt finished"))
+        elif isinstance(event, _FlowFinished):
+            transport.run(call, call.hangup(transport.now, event.result.reason))
         elif isinstance(event, _DeadAir):
             transport.run(call, call.hangup(transport.now, event.reason))
 

@@ -8,6 +8,8 @@
     dialer campaign create|edit|list|show|start|pause|resume|stop|duplicate|run|export ...
     dialer contacts import|list|reset|complete|remove ...
     dialer dnc add|remove|list|import ...
+    dialer flow check FLOW [--campaign ID]
+    dialer tts say|voices ...
 
 The subcommands live in `dialer.commands`, one module a resource. Exit status:
 0 when the command did its job (for `call`: the call was placed and its outcome
@@ -31,6 +33,8 @@ from dialer.calling import CallRequest
 from dialer.commands import campaign as campaign_commands
 from dialer.commands import contacts as contact_commands
 from dialer.commands import dnc as dnc_commands
+from dialer.commands import flow as flow_commands
+from dialer.commands import tts as tts_commands
 from dialer.config import Config, ConfigError, load_config
 
 log = logging.getLogger("dialer")
@@ -56,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "campaign": campaign_commands.campaign_command,
         "contacts": contact_commands.contacts_command,
         "dnc": dnc_commands.dnc_command,
+        "flow": flow_commands.flow_command,
         "serve": campaign_commands.serve_command,
+        "tts": tts_commands.tts_command,
     }[args.command]
     try:
         return handler(args, config)
@@ -89,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     campaign_commands.add_commands(commands)
     contact_commands.add_commands(commands)
     dnc_commands.add_commands(commands)
+    flow_commands.add_commands(commands)
+    tts_commands.add_commands(commands)
 
     config = commands.add_parser("config", help="configuration tools")
     config_commands = config.add_subparsers(dest="config_command", required=True)

@@ -202,6 +202,7 @@ class FlowSettings:
     opt_out_message: str = "You will not be called again. Goodbye."
     max_documents: int = _setting(20, _range(1, 1000))
     max_prompt_mb: float = _setting(10.0, _range(0.1, 100))
+    recordings_dir: str = "var/recordings"
 
 
 @dataclass(frozen=True)

@@ -39,11 +39,16 @@ from dialer.campaign.pacing import PacerSettings, TrunkPacer
 from dialer.campaign.policy import RetryRules
 from dialer.campaign.settings import CampaignSettings, SettingsError
 from dialer.config import Config, ConfigError
+from dialer.flow.document import FlowError
+from dialer.flow.runner import FlowRuntime
+from dialer.flow.validation import load_campaign_flow
+from dialer.flow.webhook import FlowFetcher
 from dialer.runtime import Dialer
 from dialer.store.repository import Campaign
 from dialer.store.sqlite import SqliteStore
 from dialer.store.worker import StoreWorker
 from media.audiofile import AudioFileError, load_ulaw
+from tts.renderer import Renderer
 
 log = logging.getLogger("dialer.service")
 
@@ -57,11 +62,22 @@ class CampaignCannotRun(ValueError):
     """The campaign's settings cannot be used here; the message says why."""
 
 
-def plan_for(campaign_id: int, settings: CampaignSettings, config: Config) -> CampaignPlan:
+def plan_for(
+    campaign_id: int,
+    settings: CampaignSettings,
+    config: Config,
+    flow_runtime: Callable[[], FlowRuntime],
+) -> CampaignPlan:
+    """What a campaign's actor runs from; CampaignCannotRun when the settings cannot work
+    (an unknown trunk, an unreadable prompt, a broken flow or a voice no engine has)."""
+    flow = runtime = None
     try:
         config.trunk(settings.trunk)
         prompt = load_ulaw(Path(settings.prompt_file)) if settings.prompt_file else None
-    except (ConfigError, AudioFileError) as exc:
+        if settings.flow:
+            runtime = flow_runtime()
+            flow = load_campaign_flow(settings.flow, runtime.speech.check_voice)
+    except (ConfigError, AudioFileError, FlowError) as exc:
         raise CampaignCannotRun(str(exc)) from None
     return CampaignPlan(
         campaign_id,
@@ -72,6 +88,8 @@ def plan_for(campaign_id: int, settings: CampaignSettings, config: Config) -> Ca
         hours=settings.recipient_hours,
         schedule=settings.schedule,
         prompt=prompt,
+        flow=flow,
+        flow_runtime=runtime,
         ring_timeout_s=settings.ring_timeout_s,
         max_duration_s=settings.max_duration_s,
     )
@@ -108,6 +126,7 @@ class CampaignHost:
         # is failed (below), never restarted blindly and never escalated further.
         self._campaigns = Supervisor("campaigns", observer=self._on_campaign_exit)
         self._task = spawn(self._campaigns)
+        self._flow_runtime: FlowRuntime | None = None
         self._failures: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
         self._failure_task = asyncio.get_running_loop().create_task(self._record_failures())
 
@@ -127,7 +146,7 @@ class CampaignHost:
             return True
         if not self.has_slot:
             return False
-        plan = plan_for(campaign_id, settings, self.config)
+        plan = plan_for(campaign_id, settings, self.config, self.flow_runtime)
         self._active.add(campaign_id)
         self.finished.pop(campaign_id, None)
 
@@ -158,9 +177,20 @@ class CampaignHost:
             await self._changed.wait()
         return self.finished[campaign_id]
 
+    def flow_runtime(self) -> FlowRuntime:
+        """What this process's flows share, built when the first campaign with a flow runs."""
+        if self._flow_runtime is None:
+            flows = self.config.flows
+            self._flow_runtime = FlowRuntime(
+                flows, Renderer(self.config.tts), FlowFetcher(flows), Path(flows.recordings_dir)
+            )
+        return self._flow_runtime
+
     async def close(self) -> None:
         self._campaigns.stop()
         await asyncio.gather(self._task, return_exceptions=True)
+        if self._flow_runtime is not None:
+            await self._flow_runtime.close()
         self._failure_task.cancel()
         await asyncio.gather(self._failure_task, return_exceptions=True)
 

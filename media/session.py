@@ -19,6 +19,12 @@ SDP one, we send there (NAT); a later change of source needs several packets in 
 row. Malformed datagrams are counted and dropped. Stats, DTMF digits (`dtmf`
 queue), optional WAV recording, a `received_audio` hook, and the dead-air guard
 (`dead_air` future) all hang off the receive path and the tick.
+
+DTMF: RFC 4733 events always; tones in the audio too per `dtmf_inband` (the call layer
+passes `config.rtp.dtmf_inband`): "auto" listens while the negotiated media has no
+telephone-event, "always" listens beside RFC 4733 (a press sent both ways is queued
+once), "off" (the default) never. Both put `DtmfDigit`s in the same `dtmf` queue, one
+per press, when it ends. The in-band detector costs only while it listens.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from media.g711 import (
     silence,
     ulaw_decode_samples,
 )
+from media.inband_dtmf import DtmfDuplicateFilter, InbandDtmfDetector, check_inband_mode
 from media.ports import RtpPortPool
 from media.rtp import RTP_HEADER_SIZE, RtpPacket, RtpParseError, looks_like_rtcp
 from media.sdp import (
@@ -70,6 +77,7 @@ _LATE_TICK: Final = 1.5 * FRAME_INTERVAL  # a tick this late means some were mis
 _RECEIVE_HEADER: Final = struct.Struct("!xBHII")  # marker known clear: PT is the byte
 _VERSION_OCTET: Final = 0x80
 _UNSPECIFIED: Final = ("0.0.0.0", "::")
+_INBAND_STALL: Final = 0.2  # s without audio that end an in-band press in progress
 
 Address = tuple[str, int]
 
@@ -195,6 +203,10 @@ class RtpSession:
         self._stats = RtpStreamStats()
         self._dtmf_receiver = DtmfReceiver()
         self.dtmf: asyncio.Queue[DtmfDigit] = asyncio.Queue()
+        self._dtmf_inband = "off"
+        self._inband: InbandDtmfDetector | None = None  # set while listening for tones
+        self._inband_pressed = False  # a tone press has started and is not reported yet
+        self._dtmf_filter: DtmfDuplicateFilter | None = None  # both sources listen
         self.received_audio: AudioHook | None = None
         self._recorder: WavRecorder | None = None
         self._malformed = 0
@@ -219,13 +231,16 @@ class RtpSession:
         dead_air_timeout: float = 30.0,
         ssrc: int | None = None,
         bind_attempts: int = 8,
+        dtmf_inband: str = "off",
     ) -> RtpSession:
         """Bind a port from `pool` on `local_host` and join `clock`.
 
         `advertised_host` is what SDP says (the public address behind NAT); it defaults
-        to `local_host`. `dead_air_timeout` 0 disables the guard. Raises
+        to `local_host`. `dead_air_timeout` 0 disables the guard. `dtmf_inband` is one of
+        INBAND_MODES (see the module docstring; ValueError otherwise). Raises
         RtpPortsExhausted or RtpSessionError.
         """
+        check_inband_mode(dtmf_inband)  # before a port is taken
         loop = asyncio.get_running_loop()
         failures: list[str] = []
         for _ in range(bind_attempts):
@@ -250,6 +265,7 @@ class RtpSession:
                 ssrc=ssrc,
             )
             protocol.session = session
+            session.dtmf_inband = dtmf_inband
             clock.register(session)
             return session
         raise RtpSessionError(f"could not bind an RTP port on {local_host}: {'; '.join(failures)}")
@@ -326,6 +342,7 @@ class RtpSession:
             self._last_received = self._loop.time()
             self._marker_pending = True
         self._update_flags()
+        self._update_inband()
 
     def set_direction(self, direction: Direction) -> None:
         """Our direction, the mirror of the far end's: RECVONLY when it holds us with
@@ -349,6 +366,37 @@ class RtpSession:
             and self.direction is Direction.SENDRECV
             and not self.dead_air.done()
         )
+
+    @property
+    def dtmf_inband(self) -> str:
+        """When tones in the received audio are heard as DTMF: "auto", "always" or "off"."""
+        return self._dtmf_inband
+
+    @dtmf_inband.setter
+    def dtmf_inband(self, mode: str) -> None:
+        check_inband_mode(mode)
+        self._dtmf_inband = mode
+        self._update_inband()
+
+    @property
+    def listening_inband(self) -> bool:
+        """Whether the in-band detector runs now (the mode and the negotiated media)."""
+        return self._inband is not None
+
+    def _update_inband(self) -> None:
+        mode = self._dtmf_inband
+        listen = mode == "always" or (
+            mode == "auto" and self._media_started and self._dtmf_payload_type is None
+        )
+        if listen and self._inband is None:
+            self._inband = InbandDtmfDetector()
+        elif not listen and self._inband is not None:
+            self._end_inband_press(self._loop.time())
+            self._inband = None
+        if mode != "always":
+            self._dtmf_filter = None
+        elif self._dtmf_filter is None:  # kept across re-offers: it remembers recent presses
+            self._dtmf_filter = DtmfDuplicateFilter()
 
     @property
     def dead_air_timeout(self) -> float:
@@ -425,7 +473,9 @@ class RtpSession:
         if self._dtmf_receiver.in_progress:
             digit = self._dtmf_receiver.expire(now)
             if digit is not None:
-                self.dtmf.put_nowait(digit)
+                self._report_dtmf(digit, now, inband=False)
+        if self._inband_pressed and now - self._last_received > _INBAND_STALL:
+            self._end_inband_press(now)  # the audio stopped under a held key
         # Prompts run in real time: skipped ticks and hold consume audio too.
         payload = None
         if self._prompts:
@@ -552,15 +602,21 @@ class RtpSession:
             stats.on_received(seq, timestamp, ssrc, payload_size, now, timing=False)
             payload = _payload(data)
             for digit in self._dtmf_receiver.on_packet(payload, timestamp, now):
-                self.dtmf.put_nowait(digit)
+                self._report_dtmf(digit, now, inband=False)
             return
         accepted = stats.on_received(seq, timestamp, ssrc, payload_size, now)
-        if not accepted or (self._recorder is None and self.received_audio is None):
+        if not accepted or (
+            self._recorder is None and self.received_audio is None and self._inband is None
+        ):
             return  # nobody listens: the payload is never even sliced out
         codec = self._receive_codecs.get(payload_type)
         if codec is None:
             return
         frame = ReceivedAudio(_payload(data), codec, timestamp, seq, now)
+        if self._inband is not None:
+            for digit in self._inband.feed_ulaw(frame.ulaw(), timestamp):
+                self._report_dtmf(digit, now, inband=True)
+            self._inband_pressed = self._inband.in_press
         if self._recorder is not None:
             self._record(frame)
         if self.received_audio is not None:
@@ -571,6 +627,16 @@ class RtpSession:
                 if not self._hook_failed:
                     log.exception("RTP %d: received_audio hook failed", self.local_port)
                 self._hook_failed = True
+
+    def _report_dtmf(self, digit: DtmfDigit, now: float, *, inband: bool) -> None:
+        if self._dtmf_filter is None or self._dtmf_filter.admit(digit, inband=inband, now=now):
+            self.dtmf.put_nowait(digit)
+
+    def _end_inband_press(self, now: float) -> None:
+        self._inband_pressed = False
+        digit = self._inband.flush() if self._inband is not None else None
+        if digit is not None:
+            self._report_dtmf(digit, now, inband=True)
 
     def _accept_new_source(self, source: Address) -> bool:
         """Symmetric RTP latching. True when packets from `source` are to be used."""

@@ -13,10 +13,13 @@ SHELL = {
     "media/clock.py",
     "media/session.py",
     "media/ports.py",
+    "dialer/flow/webhook.py",
+    "dialer/flow/runner.py",
+    "dialer/flow/preparation.py",
 }
 CORE = sorted(
     str(path.relative_to(ROOT))
-    for folder in ("dialer/sip", "dialer/campaign", "dialer/contacts", "media")
+    for folder in ("dialer/sip", "dialer/campaign", "dialer/contacts", "dialer/flow", "media")
     for path in (ROOT / folder).glob("*.py")
     if str(path.relative_to(ROOT)) not in SHELL
 )

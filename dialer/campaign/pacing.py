@@ -83,7 +83,7 @@ class SlidingWindow:
 @dataclass(frozen=True)
 class PacerSettings:
     cps: float
-    burst_s: float = 0.1  # seconds' worth of tokens saved up while idle, at least one
+    burst_s: float = 0.05  # seconds' worth of tokens saved up while idle, at least one
     min_rate: float = 0.2
     first_backoff_s: float = 1.0
     max_backoff_s: float = 60.0

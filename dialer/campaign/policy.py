@@ -7,6 +7,7 @@ to the goal value. A retryable outcome is rescheduled after its delay until
 (rejected, and anything not in `retry_outcomes`) end the lead as completed with
 that outcome recorded; the attempt ledger keeps what happened. A lead with a
 secondary number has it dialled at once when the primary was not answered.
+A callee who pressed the opt-out key is never called again (do_not_call).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from dialer.campaign.model import AnsweredBy, AttemptOutcome, CallOutcome, LeadEvent
 
 VOICEMAIL = "voicemail"  # a retry key: answered, but by a machine
+OPTED_OUT = "opted_out"  # the flow variable set when the callee pressed the opt-out key
 DEFAULT_RETRY_OUTCOMES = frozenset({CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.FAILED})
 
 
@@ -73,6 +75,8 @@ def after_attempt(
     secondary is dialled next, at once: it is another line, not the same one busy
     again. Every call counts towards `max_attempts`, on either number.
     """
+    if result.variables.get(OPTED_OUT) == "true":
+        return NextStep(LeadEvent.BLOCK, None, "the callee opted out")
     outcome = str(result.outcome)
     machine = rules.retry_voicemail and result.answered_by == AnsweredBy.MACHINE
     reached = outcome == CallOutcome.COMPLETED and not machine

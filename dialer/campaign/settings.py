@@ -10,7 +10,7 @@ refused with its dotted key and the reason, like config.toml:
 
 The JSON shape, every key optional (defaults shown):
 
-    {"trunk": "default", "max_concurrent": 10, "prompt_file": null,
+    {"trunk": "default", "max_concurrent": 10, "prompt_file": null, "flow": null,
      "ring_timeout_s": null, "max_duration_s": null,
      "retry": {"max_attempts": 3, "delay_s": 3600, "delay_by_outcome": {"busy": 600},
                "outcomes": ["no_answer", "busy", "failed"], "goal": "confirmed=true"},
@@ -85,7 +85,8 @@ class SettingsError(ValueError):
 class CampaignSettings:
     trunk: str = "default"
     max_concurrent: int = 10
-    prompt_file: str | None = None  # played on answer
+    prompt_file: str | None = None  # played on answer (a campaign without a flow)
+    flow: str | None = None  # a TwiML flow: a file, or the URL of a webhook
     ring_timeout_s: float | None = None  # None: limits.ring_timeout_s
     max_duration_s: float | None = None  # hang up answered calls after this long
     retry: RetryRules = field(default_factory=RetryRules)
@@ -111,6 +112,7 @@ class CampaignSettings:
             "trunk": self.trunk,
             "max_concurrent": self.max_concurrent,
             "prompt_file": self.prompt_file,
+            "flow": self.flow,
             "ring_timeout_s": self.ring_timeout_s,
             "max_duration_s": self.max_duration_s,
             "retry": _retry_to_dict(self.retry),
@@ -128,6 +130,7 @@ class CampaignSettings:
             trunk=values.get("trunk", str, cls.trunk),
             max_concurrent=values.get("max_concurrent", int, cls.max_concurrent),
             prompt_file=values.optional("prompt_file", str),
+            flow=values.optional("flow", str),
             ring_timeout_s=values.optional("ring_timeout_s", float),
             max_duration_s=values.optional("max_duration_s", float),
             retry=values.nested("retry", _retry_from_dict, RetryRules()),

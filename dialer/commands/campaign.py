@@ -35,6 +35,7 @@ from typing import Any
 from dialer.campaign.export import iso_utc
 from dialer.campaign.model import (
     FINAL_CAMPAIGN_STATES,
+    FINAL_LEAD_STATES,
     CampaignEvent,
     CampaignState,
     IllegalTransition,
@@ -47,8 +48,11 @@ from dialer.commands.common import add_common_arguments, open_store
 from dialer.commands.output import EXIT_FAILED, emit
 from dialer.commands.settings_options import add_settings_options, apply_settings_options
 from dialer.config import Config
+from dialer.flow.document import FlowError
+from dialer.flow.validation import CampaignFlow, load_campaign_flow, missing_values
 from dialer.store.repository import Campaign, Repository, StoreError
 from dialer.store.sqlite import SqliteStore
+from tts.engines import Engines
 
 _CONTROLS = {
     "pause": CampaignEvent.PAUSE,
@@ -120,16 +124,17 @@ def campaign_command(args: argparse.Namespace, config: Config) -> int:
         with open_store(args.db) as store:
             if command == "show" and args.follow:
                 return _follow(store, args.campaign)
-            return emit(_store_command(store, args), as_json=args.json)
+            return emit(_store_command(store, args, config), as_json=args.json)
     except _REFUSALS as exc:
         print(f"dialer: {exc}", file=sys.stderr)
         return EXIT_FAILED
 
 
-def _store_command(store: Repository, args: argparse.Namespace) -> dict[str, Any]:
+def _store_command(store: Repository, args: argparse.Namespace, config: Config) -> dict[str, Any]:
     command, now = args.campaign_command, time.time()
     if command == "create":
         settings = _settings(args, CampaignSettings())
+        check_flow(settings, config)
         campaign_id = store.create_campaign(
             args.name, now=now, description=args.description, settings=settings.to_dict()
         )
@@ -138,6 +143,8 @@ def _store_command(store: Repository, args: argparse.Namespace) -> dict[str, Any
         campaign = store.get_campaign(args.campaign)
         stored = CampaignSettings.from_dict(campaign.settings)
         settings = _settings(args, stored)
+        if settings.flow != stored.flow:
+            check_flow(settings, config)
         edited = store.update_campaign(
             args.campaign,
             now=now,
@@ -156,7 +163,7 @@ def _store_command(store: Repository, args: argparse.Namespace) -> dict[str, Any
         copy = store.duplicate_campaign(args.campaign, now=now)
         return _summary(store.get_campaign(copy)) | {"copied_from": args.campaign}
     if command == "start":
-        return _summary(start(store, args.campaign, now))
+        return _summary(start(store, args.campaign, now, config))
     if command in _CONTROLS:
         return _summary(store.set_campaign_state(args.campaign, _CONTROLS[command], now=now))
     if command == "export":
@@ -164,10 +171,17 @@ def _store_command(store: Repository, args: argparse.Namespace) -> dict[str, Any
     raise AssertionError(command)
 
 
-def start(store: Repository, campaign_id: int, now: float) -> Campaign:
-    """A draft starts now, or waits as scheduled for its schedule's first run."""
+def start(store: Repository, campaign_id: int, now: float, config: Config) -> Campaign:
+    """A draft starts now, or waits as scheduled for its schedule's first run.
+
+    Refused while its flow is broken, or has something to say that some of the
+    contacts still to be called have no value for."""
     campaign = store.get_campaign(campaign_id)
-    schedule = CampaignSettings.from_dict(campaign.settings).schedule
+    settings = CampaignSettings.from_dict(campaign.settings)
+    flow = check_flow(settings, config)
+    if flow is not None:
+        _check_contacts(store, campaign_id, flow)
+    schedule = settings.schedule
     moment = datetime.fromtimestamp(now, UTC)
     first = first_run(schedule, moment)
     if first is None:
@@ -177,6 +191,36 @@ def start(store: Repository, campaign_id: int, now: float) -> Campaign:
     return store.set_campaign_state(
         campaign_id, CampaignEvent.SCHEDULE, now=now, next_run_at=first.timestamp()
     )
+
+
+def check_flow(settings: CampaignSettings, config: Config) -> CampaignFlow | None:
+    """The settings' flow, checked (documents, voices); SettingsError with every problem."""
+    if not settings.flow:
+        return None
+    engines = Engines(config.tts)  # EngineUnavailable is a ConfigError: exit 2, key named
+    try:
+        return load_campaign_flow(settings.flow, engines.check_voice)
+    except FlowError as exc:
+        raise SettingsError("flow", str(exc)) from None
+    finally:
+        engines.close()
+
+
+def _check_contacts(store: Repository, campaign_id: int, flow: CampaignFlow) -> None:
+    to_call = [
+        (lead.id, lead.template_values())
+        for lead in store.list_leads(campaign_id)
+        if lead.state not in FINAL_LEAD_STATES
+    ]
+    lacking = missing_values(to_call, flow.placeholders)
+    if lacking:
+        shown = "; ".join(f"lead {lead}: {', '.join(names)}" for lead, names in lacking[:10])
+        more = f" and {len(lacking) - 10} more" if len(lacking) > 10 else ""
+        raise SettingsError(
+            "contacts",
+            f"{len(lacking)} contacts have no value for what the flow says ({shown}{more}):"
+            " fill in the values, or remove or complete those contacts",
+        )
 
 
 def describe(campaign: Campaign) -> dict[str, Any]:

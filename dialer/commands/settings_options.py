@@ -63,6 +63,7 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
     calls.add_argument("--trunk")
     calls.add_argument("--max-concurrent", type=int, help="calls at once for this campaign")
     calls.add_argument("--play", help="prompt played on answer (WAV, MP3 or raw .ulaw)")
+    calls.add_argument("--flow", help="a TwiML flow run on answer: a file, or a webhook URL")
     calls.add_argument("--ring-timeout", type=float, help="seconds of ringing before CANCEL")
     calls.add_argument("--duration", type=float, help="hang up answered calls after N seconds")
 
@@ -121,6 +122,10 @@ def apply_settings_options(
             changes[name] = getattr(args, option)
     if args.play is not None:
         changes["prompt_file"] = str(Path(args.play).resolve())
+    if args.flow is not None:
+        flow = args.flow.strip()
+        is_url = flow.lower().startswith(("http://", "https://"))
+        changes["flow"] = flow if is_url or not flow else str(Path(flow).resolve())
     changes["retry"] = _retry(args, base.retry)
     zone = _option("--zone", resolve_zone, args.zone) if args.zone else None
     changes["window"] = _window(args.window, zone, base.window)

@@ -101,6 +101,20 @@ class Lead:
     removed_at: float | None
     next_on_secondary: bool = False  # the next attempt dials secondary_phone
 
+    def template_values(self) -> dict[str, str]:
+        """What a flow's `{{placeholders}}` read for this contact: its CSV columns by
+        their names there (customerName, phone, email...) and its attributes. Blank
+        values are left out, so a placeholder with nothing to say is noticed."""
+        fields = {
+            "customerName": self.name,
+            "phone": self.phone,
+            "email": self.email,
+            "secondary_phone": self.secondary_phone,
+            "timezone": self.timezone,
+        }
+        values = {**self.attributes, **{k: v for k, v in fields.items() if v is not None}}
+        return {key: value for key, value in values.items() if value.strip()}
+
     @property
     def next_number(self) -> str | None:
         if self.next_on_secondary and self.secondary_phone:

@@ -108,3 +108,11 @@ def test_voicemail_has_a_delay_of_its_own() -> None:
 def test_unworkable_rules_are_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(RulesError, match=message):
         RetryRules(**kwargs)  # type: ignore[arg-type]
+
+
+def test_an_opt_out_blocks_the_lead_whatever_the_outcome() -> None:
+    opted = result(CallOutcome.COMPLETED, variables={"opted_out": "true"})
+    step = after_attempt(
+        RetryRules(goal_variable="confirmed"), 1, opted, 0.0, secondary_untried=True
+    )
+    assert (step.event, step.next_attempt_at) == (LeadEvent.BLOCK, None)

@@ -56,11 +56,12 @@ async def make_dialer() -> AsyncIterator[MakeDialer]:
         transport: str = "udp",
         dead_air_s: float = 10.0,
         ring_timeout_s: float = 30.0,
+        dtmf_inband: str = "auto",
         **trunk: object,
     ) -> Dialer:
         config = Config(
             sip=SipSettings(bind_host=LOOPBACK, bind_port=free_sip_port()),
-            rtp=RtpSettings(bind_host=LOOPBACK, dead_air_s=dead_air_s),
+            rtp=RtpSettings(bind_host=LOOPBACK, dead_air_s=dead_air_s, dtmf_inband=dtmf_inband),
             trunks={
                 "default": TrunkSettings(
                     proxy=f"sip:{proxy[0]}:{proxy[1]}",

@@ -66,7 +66,7 @@ async def test_a_weekly_campaign_calls_everyone_each_run_then_completes(tmp_path
             lambda s: s.create_campaign("weekly", now=clock.now, settings=settings.to_dict())
         )
         await store.run(lambda s: s.import_contacts(campaign_id, records, now=clock.now))
-        started = await store.run(lambda s: start(s, campaign_id, clock.now))
+        started = await store.run(lambda s: start(s, campaign_id, clock.now, config))
         assert (started.state, started.next_run_at) == ("scheduled", MONDAY_9AM.timestamp())
         dialer_ = await Dialer.start(config)
         host = CampaignHost(config, dialer_, store, wall_clock=clock)

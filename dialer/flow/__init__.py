@@ -1,0 +1,1 @@
+"""Call flows: TwiML documents, their validation and their execution on a call."""
