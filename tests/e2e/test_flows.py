@@ -32,8 +32,10 @@ from dialer.store.worker import StoreWorker
 from media.audiofile import load_ulaw
 from media.correlation import best_alignment
 from media.g711 import ulaw_decode_samples
+from tests.e2e.audio_fixtures import dominant_frequency, read_wav_pcm16, write_wav
 from tests.e2e.campaign_run import ALL_DAY
-from tests.e2e.peers import LOOPBACK, Sipp, free_sip_port
+from tests.e2e.peers import LOOPBACK, Baresip, Sipp, free_sip_port, require_binary
+from tests.e2e.test_calls import speechlike
 from tts.renderer import Renderer
 
 pytestmark = pytest.mark.e2e
@@ -77,11 +79,12 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Callable[..., FlowRuntime]]:
         await built.close()
 
 
-def config_for(sipp: Sipp) -> Config:
+def config_for(peer: Sipp | Baresip) -> Config:
+    host, port = peer.address
     return Config(
         sip=SipSettings(bind_host=LOOPBACK, bind_port=free_sip_port(), transports=["udp"]),
         rtp=RtpSettings(bind_host=LOOPBACK, dead_air_s=30.0),  # flow_keys sends no audio
-        trunks={"default": TrunkSettings(proxy=f"sip:{LOOPBACK}:{sipp.port}", keepalive_s=0)},
+        trunks={"default": TrunkSettings(proxy=f"sip:{host}:{port}", keepalive_s=0)},
     )
 
 
@@ -203,18 +206,18 @@ async def make_call() -> AsyncIterator[Callable[..., Awaitable[CallReport]]]:
     dialers: list[Dialer] = []
 
     async def make(
-        sipp: Sipp,
+        peer: Sipp | Baresip,
         flows: FlowRuntime,
         flow: Path | str,
         contact: dict[str, str],
         record_to: Path | None = None,
         target: str | None = None,
     ) -> CallReport:
-        dialer = await Dialer.start(config_for(sipp))
+        dialer = await Dialer.start(config_for(peer))
         dialers.append(dialer)
         start = load_campaign_flow(str(flow), flows.speech.check_voice).start()
         request = CallRequest(
-            target=target or sipp.uri(),
+            target=target or (peer.uri() if isinstance(peer, Sipp) else peer.uri),
             flow=FlowRequest(flows, start, contact),
             record_to=record_to,
             max_duration_s=30,
@@ -253,7 +256,7 @@ def twiml(text: str) -> Callable[[dict[str, str]], Awaitable[web.StreamResponse]
 async def webhook() -> AsyncIterator[tuple[Webhook, str]]:
     state = Webhook()
     app = web.Application()
-    app.router.add_route("POST", "/{tail:.*}", state.handle)
+    app.router.add_route("*", "/{tail:.*}", state.handle)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, LOOPBACK, 0)
@@ -331,3 +334,65 @@ async def test_a_slow_or_broken_webhook_gives_way_to_the_fallback_within_the_sil
     # Broken: every try fails at once, so all of them are made.
     expected_tries = 2 if failure == "slow" else 1 + flows.settings.webhook_retries
     assert len(server.requests) == expected_tries
+
+
+async def test_baresip_keys_drive_the_menu_like_a_callee_would(
+    tmp_path: Path, runtime: Callable[..., FlowRuntime], make_call: Any
+) -> None:
+    require_binary("baresip")
+    main = write_flows(tmp_path, main=MENU, press_1=PRESS_1, press_2=PRESS_2, cancel_1=CANCEL_1)
+    flows = runtime()
+    contact = {"customerName": "Ada", "date": "March 15"}
+    with Baresip.start() as phone:
+        placed = asyncio.create_task(make_call(phone, flows, main, contact))
+        await phone.wait_for_log_async("Call established", timeout=10)
+        await asyncio.to_thread(phone.command, "sndcode", "1")  # RFC 4733, while it speaks
+        report = await placed
+    assert report.outcome == "completed" and report.reason == "hung up by the flow"
+    assert report.variables == {"Digits": "1", "confirmed": "true"}
+
+
+async def test_record_captures_the_reply_until_max_length_or_silence(
+    tmp_path: Path, runtime: Callable[..., FlowRuntime], make_call: Any
+) -> None:
+    flow = write_flows(
+        tmp_path,
+        main="<Response><Say>Leave a message after the beep.</Say>"
+        '<Record maxLength="3" timeout="1" playBeep="true"/><Say>Thanks.</Say></Response>',
+    )
+    flows = runtime()
+    # baresip never stops talking (a 440 Hz tone): the recording runs to maxLength.
+    with Baresip.start() as phone:
+        talking = await make_call(phone, flows, flow, {})
+    recording = Path(talking.variables["RecordingUrl"])
+    assert talking.variables["RecordingDuration"] == "3"
+    pcm, rate = read_wav_pcm16(recording)
+    assert rate == 8000 and 2.7 <= len(pcm) / rate <= 3.3
+    assert abs(dominant_frequency(pcm, rate) - 440) < 10  # what the far end said, not us
+    # SIPp's echo sends back our beep, then the silence we send: a second of it ends it.
+    with Sipp.start_uas("echo_answer", rtp_echo=True, calls=1) as sipp:
+        quiet = await make_call(sipp, flows, flow, {})
+    assert int(quiet.variables["RecordingDuration"]) <= 2  # under maxLength: silence ended it
+
+
+async def test_a_webhook_can_play_a_prompt_it_serves(
+    tmp_path: Path,
+    runtime: Callable[..., FlowRuntime],
+    make_call: Any,
+    webhook: tuple[Webhook, str],
+) -> None:
+    server, base = webhook
+    prompt = speechlike(2.0, seed=44)
+    wav = write_wav(tmp_path / "served.wav", ulaw_decode_samples(prompt))
+
+    async def served(form: dict[str, str]) -> web.StreamResponse:
+        return web.Response(body=wav.read_bytes(), content_type="audio/wav")
+
+    server.pages["/ivr"] = twiml("<Response><Play>/prompts/hello.wav</Play></Response>")
+    server.pages["/prompts/hello.wav"] = served
+    flows = runtime()
+    with Sipp.start_uas("echo_answer", rtp_echo=True, calls=1) as sipp:
+        report = await make_call(sipp, flows, f"{base}/ivr", {}, tmp_path / "heard.wav")
+    assert report.outcome == "completed" and report.reason == "flow finished"
+    heard = ulaw_decode_samples(load_ulaw(tmp_path / "heard.wav"))
+    assert best_alignment(ulaw_decode_samples(prompt), heard).score > 0.8
