@@ -1,6 +1,7 @@
 """The `dialer` command line.
 
     dialer call SIP_URI|NUMBER [--config FILE] [--trunk NAME] [--play FILE]
+                [--flow FILE|URL [--value NAME=VALUE ...]]
                 [--record FILE] [--timeout SECONDS] [--duration SECONDS] [--json]
     dialer demo [--keep DIR]
     dialer config check [--config FILE]
@@ -82,6 +83,14 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("--config", help="config.toml (default: embedded defaults)")
     call.add_argument("--trunk", default="default", help="trunk to call through")
     call.add_argument("--play", help="WAV/MP3 (any rate) or raw .ulaw file to play on answer")
+    call.add_argument("--flow", help="a TwiML flow to run on answer: a file, or a webhook URL")
+    call.add_argument(
+        "--value",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a value for the flow's {{placeholders}} (repeatable), e.g. customerName=Jane",
+    )
     call.add_argument("--record", help="write what the far end says to this WAV file")
     call.add_argument("--timeout", type=_positive, help="ring timeout in seconds (then CANCEL)")
     call.add_argument("--duration", type=_positive, help="hang up after this many seconds")
@@ -120,6 +129,7 @@ def _setup_logging(config: Config, *, verbose: bool) -> None:
 
 
 def _call(args: argparse.Namespace, config: Config) -> int:
+    from dialer.flow.document import FlowError
     from media.audiofile import AudioFileError, load_ulaw
 
     config.trunk(args.trunk)  # refuse an unknown trunk before binding anything
@@ -130,6 +140,7 @@ def _call(args: argparse.Namespace, config: Config) -> int:
         except AudioFileError as exc:
             print(f"dialer: cannot play {args.play}: {exc}", file=sys.stderr)
             return 1
+    values = dict(value.partition("=")[::2] for value in args.value)
     request = CallRequest(
         target=args.target,
         trunk=args.trunk,
@@ -139,23 +150,40 @@ def _call(args: argparse.Namespace, config: Config) -> int:
         max_duration_s=args.duration,
     )
     try:
-        report = run_async(_one_call(config, request))
+        report = run_async(_one_call(config, request, args.flow, values))
     except OSError as exc:
         print(f"dialer: cannot place the call: {exc}", file=sys.stderr)
+        return 1
+    except FlowError as exc:
+        print(f"dialer: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(report, sort_keys=True))
     return 0
 
 
-async def _one_call(config: Config, request: CallRequest) -> dict[str, object]:
-    from dialer.calling import place_call
+async def _one_call(
+    config: Config, request: CallRequest, flow: str | None, values: dict[str, str]
+) -> dict[str, object]:
+    from dataclasses import replace
+
+    from dialer.calling import FlowRequest, place_call
+    from dialer.flow.runner import FlowRuntime
+    from dialer.flow.validation import load_campaign_flow
     from dialer.runtime import Dialer
 
-    dialer = await Dialer.start(config)
+    runtime = FlowRuntime.from_config(config) if flow else None
     try:
-        report = await place_call(dialer, request)
+        if flow is not None and runtime is not None:
+            start = load_campaign_flow(flow, runtime.speech.check_voice).start()
+            request = replace(request, flow=FlowRequest(runtime, start, values))
+        dialer = await Dialer.start(config)
+        try:
+            report = await place_call(dialer, request)
+        finally:
+            await dialer.close()
     finally:
-        await dialer.close()
+        if runtime is not None:
+            await runtime.close()
     return report.to_dict()
 
 

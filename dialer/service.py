@@ -42,13 +42,11 @@ from dialer.config import Config, ConfigError
 from dialer.flow.document import FlowError
 from dialer.flow.runner import FlowRuntime
 from dialer.flow.validation import load_campaign_flow
-from dialer.flow.webhook import FlowFetcher
 from dialer.runtime import Dialer
 from dialer.store.repository import Campaign
 from dialer.store.sqlite import SqliteStore
 from dialer.store.worker import StoreWorker
 from media.audiofile import AudioFileError, load_ulaw
-from tts.renderer import Renderer
 
 log = logging.getLogger("dialer.service")
 
@@ -180,10 +178,7 @@ class CampaignHost:
     def flow_runtime(self) -> FlowRuntime:
         """What this process's flows share, built when the first campaign with a flow runs."""
         if self._flow_runtime is None:
-            flows = self.config.flows
-            self._flow_runtime = FlowRuntime(
-                flows, Renderer(self.config.tts), FlowFetcher(flows), Path(flows.recordings_dir)
-            )
+            self._flow_runtime = FlowRuntime.from_config(self.config)
         return self._flow_runtime
 
     async def close(self) -> None:

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import aiohttp
 import numpy as np
 
-from dialer.config import FlowSettings
+from dialer.config import Config, FlowSettings
 from dialer.flow.document import Flow
 from dialer.flow.interpreter import (
     CallFacts,
@@ -57,6 +57,7 @@ from media.audiofile import AudioFileError
 from media.g711 import ulaw_encode
 from media.session import ReceivedAudio, RtpSession
 from media.silence import SilenceTimer
+from tts.renderer import Renderer
 from tts.templates import MissingValues
 
 log = logging.getLogger("dialer.flow")
@@ -103,6 +104,14 @@ class FlowRuntime:
     recordings: Path
     hand_off: HandOffHandler = field(default_factory=NoAgents)
     _prompts: OrderedDict[str, bytes] = field(default_factory=OrderedDict)
+
+    @classmethod
+    def from_config(cls, config: Config) -> FlowRuntime:
+        """The runtime a process builds from its configuration (EngineUnavailable, a
+        ConfigError, when the TTS engine it names cannot run)."""
+        flows = config.flows
+        speech = Renderer(config.tts)
+        return cls(flows, speech, FlowFetcher(flows), Path(flows.recordings_dir))
 
     def options(self) -> FlowOptions:
         fallback = self.settings.fallback_flow

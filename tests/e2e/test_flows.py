@@ -7,7 +7,10 @@ test's folder, run by a real CampaignActor (menus, goal, opt-out) or a single ca
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +24,14 @@ from dialer.calling import CallReport, CallRequest, FlowRequest, place_call
 from dialer.campaign.model import CampaignEvent
 from dialer.campaign.pacing import PacerSettings, TrunkPacer
 from dialer.campaign.policy import RetryRules
+from dialer.campaign.settings import CampaignSettings
 from dialer.config import Config, FlowSettings, RtpSettings, SipSettings, TrunkSettings, TtsSettings
 from dialer.contacts.record import ContactRecord
 from dialer.flow.runner import FlowRuntime
 from dialer.flow.validation import load_campaign_flow
 from dialer.flow.webhook import FlowFetcher
 from dialer.runtime import Dialer
+from dialer.service import CampaignHost, start_due_campaigns
 from dialer.store.sqlite import SqliteStore
 from dialer.store.worker import StoreWorker
 from media.audiofile import load_ulaw
@@ -396,3 +401,66 @@ async def test_a_webhook_can_play_a_prompt_it_serves(
     assert report.outcome == "completed" and report.reason == "flow finished"
     heard = ulaw_decode_samples(load_ulaw(tmp_path / "heard.wav"))
     assert best_alignment(ulaw_decode_samples(prompt), heard).score > 0.8
+
+
+async def test_a_campaign_with_a_flow_runs_from_its_settings_as_serve_runs_it(
+    tmp_path: Path,
+) -> None:
+    main = write_flows(tmp_path, main=MENU, press_1=PRESS_1, press_2=PRESS_2, cancel_1=CANCEL_1)
+    settings = CampaignSettings(
+        flow=str(main), retry=RetryRules(max_attempts=1, goal_variable="confirmed"),
+        recipient_hours=None, max_duration_s=30,
+    )  # fmt: skip
+    records = [ContactRecord(2, "Ada", "+14155550001", None, attributes={"date": "May 2"})]
+    with Sipp.start_uas("flow_keys", timeout_s=60) as sipp:
+        config = replace(
+            config_for(sipp),
+            tts=TtsSettings(cache_dir=str(tmp_path / "tts-cache")),
+            flows=FlowSettings(recordings_dir=str(tmp_path / "recordings")),
+        )
+        store = StoreWorker(lambda: SqliteStore(tmp_path / "dialer.db"))
+        campaign_id = await store.run(
+            lambda s: s.create_campaign("c", now=0.0, settings=settings.to_dict())
+        )
+        await store.run(lambda s: s.import_contacts(campaign_id, records, now=0.0))
+        await store.run(lambda s: s.set_campaign_state(campaign_id, CampaignEvent.START, now=0.0))
+        dialer = await Dialer.start(config)
+        host = CampaignHost(config, dialer, store)
+        try:
+            await start_due_campaigns(host, store, set())
+            finished = await asyncio.wait_for(host.wait_finished(campaign_id), 40)
+        finally:
+            await host.close()
+            await dialer.close()
+    try:
+        (lead,) = await store.run(lambda s: s.list_leads(campaign_id))
+        (attempt,) = await store.run(lambda s: s.list_attempts(campaign_id))
+    finally:
+        store.close()
+    assert finished.state == "completed" and lead.state == "completed"
+    assert attempt.result is not None and attempt.result.variables["confirmed"] == "true"
+    assert any((tmp_path / "tts-cache").iterdir())  # the host's renderer, as configured
+
+
+async def test_dialer_call_runs_a_flow_with_the_values_given(tmp_path: Path) -> None:
+    main = write_flows(tmp_path, main=MENU, press_1=PRESS_1, press_2=PRESS_2, cancel_1=CANCEL_1)
+    config = tmp_path / "config.toml"
+    with Sipp.start_uas("flow_keys", timeout_s=60) as sipp:
+        config.write_text(
+            f'[sip]\nbind_port = {free_sip_port()}\ntransports = ["udp"]\n'
+            f'[trunks.default]\nproxy = "sip:{LOOPBACK}:{sipp.port}"\nkeepalive_s = 0\n'
+            f'[tts]\ncache_dir = "{tmp_path / "tts-cache"}"\n'
+            f'[flows]\nrecordings_dir = "{tmp_path / "recordings"}"\n'
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "dialer.cli", "call", f"sip:+14155550001@{LOOPBACK}",
+            "--flow", str(main), "--value", "customerName=Ann", "--value", "date=May 2",
+            "--config", str(config), "--json",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(process.communicate(), 40)
+    assert process.returncode == 0, err.decode()[-2000:]
+    result = json.loads(out)
+    assert result["outcome"] == "completed" and result["reason"] == "hung up by the flow"
+    assert result["variables"] == {"Digits": "1", "confirmed": "true"}
+    assert result["first_prompt_ms"] is not None
