@@ -41,6 +41,7 @@ from tests.e2e.audio_fixtures import dominant_frequency, read_wav_pcm16, write_w
 from tests.e2e.campaign_run import ALL_DAY
 from tests.e2e.peers import LOOPBACK, Baresip, Sipp, free_sip_port, require_binary
 from tests.e2e.test_calls import speechlike
+from tests.loopback_http import serving
 from tts.renderer import Renderer
 
 pytestmark = pytest.mark.e2e
@@ -260,15 +261,8 @@ def twiml(text: str) -> Callable[[dict[str, str]], Awaitable[web.StreamResponse]
 @pytest.fixture
 async def webhook() -> AsyncIterator[tuple[Webhook, str]]:
     state = Webhook()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", state.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, LOOPBACK, 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield state, f"http://{LOOPBACK}:{port}"
-    await runner.cleanup()
+    async with serving(state.handle) as base:
+        yield state, base
 
 
 async def test_a_webhook_flow_gets_the_call_and_the_keys_and_drives_the_menu(

@@ -16,6 +16,7 @@ from dialer.flow.document import Say
 from dialer.flow.interpreter import Fetched, FetchFailed
 from dialer.flow.location import FlowLocation
 from dialer.flow.webhook import FlowFetcher, read_static, twilio_signature
+from tests.loopback_http import serving
 
 TWIML = b"<Response><Say>From the webhook</Say></Response>"
 SETTINGS = FlowSettings(webhook_timeout_s=0.5, webhook_retries=1, max_silence_s=2.0)
@@ -43,15 +44,8 @@ class Server:
 @pytest.fixture
 async def server() -> AsyncIterator[tuple[Server, str]]:
     state = Server()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", state.dispatch)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield state, f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving(state.dispatch) as base:
+        yield state, base
 
 
 async def fetch(settings: FlowSettings, url: str, method: str = "POST") -> Fetched | FetchFailed:
