@@ -9,6 +9,8 @@ APT_PACKAGES=(
   baresip      # an agent's softphone in tests
   kamailio     # registrar and proxy with digest auth in tests
   espeak-ng    # the embedded offline TTS engine
+  flite        # more voices for the answering-machine corpus (bench/amd_corpus)
+  festival festvox-kallpc16k festvox-us-slt-hts  # and more again
   sox          # audio checks in tests
   python3-venv
 )
