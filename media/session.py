@@ -208,6 +208,7 @@ class RtpSession:
         self._inband_pressed = False  # a tone press has started and is not reported yet
         self._dtmf_filter: DtmfDuplicateFilter | None = None  # both sources listen
         self.received_audio: AudioHook | None = None
+        self._listeners: tuple[AudioHook, ...] = ()  # see listen()
         self._recorder: WavRecorder | None = None
         self._malformed = 0
         self._rtcp = 0
@@ -606,7 +607,10 @@ class RtpSession:
             return
         accepted = stats.on_received(seq, timestamp, ssrc, payload_size, now)
         if not accepted or (
-            self._recorder is None and self.received_audio is None and self._inband is None
+            self._recorder is None
+            and self.received_audio is None
+            and self._inband is None
+            and not self._listeners
         ):
             return  # nobody listens: the payload is never even sliced out
         codec = self._receive_codecs.get(payload_type)
@@ -619,14 +623,29 @@ class RtpSession:
             self._inband_pressed = self._inband.in_press
         if self._recorder is not None:
             self._record(frame)
-        if self.received_audio is not None:
+        hooks = (
+            self._listeners
+            if self.received_audio is None
+            else (self.received_audio, *self._listeners)
+        )
+        for hook in hooks:
             try:
-                self.received_audio(frame)
+                hook(frame)
             except Exception:
                 # The hook is the call layer's code; a bug there must not stop the audio.
                 if not self._hook_failed:
                     log.exception("RTP %d: received_audio hook failed", self.local_port)
                 self._hook_failed = True
+
+    def listen(self, hook: AudioHook) -> Callable[[], None]:
+        """Call `hook` with every received audio frame too, until the function returned is
+        called: for listeners that come and go during a call (AMD, a recording's silence)."""
+        self._listeners = (*self._listeners, hook)
+
+        def stop() -> None:
+            self._listeners = tuple(h for h in self._listeners if h is not hook)
+
+        return stop
 
     def _report_dtmf(self, digit: DtmfDigit, now: float, *, inband: bool) -> None:
         if self._dtmf_filter is None or self._dtmf_filter.admit(digit, inband=inband, now=now):

@@ -318,7 +318,7 @@ class CallFlow:
                 quiet.set()
 
         recorder = self.session.start_recording(path)
-        self.session.received_audio = listen
+        stop_listening = self.session.listen(listen)
         digits = ""
         quiet_task = asyncio.ensure_future(quiet.wait())
         try:
@@ -340,7 +340,7 @@ class CallFlow:
             pass  # maxLength reached
         finally:
             quiet_task.cancel()
-            self.session.received_audio = None
+            stop_listening()
             self.session.stop_recording()
         return Recorded(str(path), recorder.duration_seconds, digits)
 

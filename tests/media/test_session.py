@@ -497,3 +497,20 @@ def test_a_call_under_uvloop() -> None:
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(scenario())
+
+
+async def test_listeners_come_and_go_beside_the_hook(pair: tuple[RtpSession, RtpSession]) -> None:
+    a, b = pair
+    prompt = noise_prompt(0.6)
+    last_frame = prompt[-160:]
+    arrived = when_received(b, lambda frame: frame.ulaw() == last_frame)  # the hook
+    heard: dict[str, int] = {"first": 0, "second": 0}
+    stop_first = b.listen(lambda frame: heard.__setitem__("first", heard["first"] + 1))
+    b.listen(lambda frame: heard.__setitem__("second", heard["second"] + 1))
+    await asyncio.wait_for(a.play(prompt[: len(prompt) // 2]), BOUND)
+    stop_first()
+    at_stop = heard["first"]
+    await asyncio.wait_for(a.play(prompt[len(prompt) // 2 :]), BOUND)
+    await asyncio.wait_for(arrived.wait(), BOUND)
+    assert at_stop > 0 and heard["first"] == at_stop  # not called once stopped
+    assert heard["second"] >= 25  # the whole prompt: 30 frames less a startup one or two
