@@ -33,13 +33,18 @@ class RetryRules:
     delay_by_outcome: Mapping[str, float] = field(default_factory=dict)  # e.g. {"busy": 600}
     retry_outcomes: frozenset[str] = DEFAULT_RETRY_OUTCOMES
     retry_voicemail: bool = False  # an answer by a machine counts as not reached
+    machine_cooldown_s: float = 0.0  # a number a machine answered waits this long (UK: 24 h)
     goal_variable: str | None = None  # e.g. "confirmed": completed only when set to goal_value
     goal_value: str = "true"
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise RulesError("max_attempts must be at least 1")
-        if self.retry_delay_s < 0 or any(d < 0 for d in self.delay_by_outcome.values()):
+        if (
+            self.retry_delay_s < 0
+            or self.machine_cooldown_s < 0
+            or any(d < 0 for d in self.delay_by_outcome.values())
+        ):
             raise RulesError("retry delays cannot be negative")
         known = {o.value for o in CallOutcome}
         unknown = (set(self.retry_outcomes) - known) | (
@@ -104,4 +109,8 @@ def after_attempt(
     if attempts_made >= rules.max_attempts:
         return NextStep(LeadEvent.EXHAUST, None, f"{retry_key} after {attempts_made} attempts")
     delay = rules.delay_for(retry_key)
+    if result.answered_by == AnsweredBy.MACHINE and rules.machine_cooldown_s > delay:
+        # Ofcom: a number where AMD heard a machine is not called again within 24 hours
+        # unless an agent is sure to be there. No agent is guaranteed here: wait it out.
+        delay = rules.machine_cooldown_s
     return NextStep(LeadEvent.RESCHEDULE, now + delay, f"{retry_key}: retry in {delay:g}s")

@@ -33,11 +33,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime, time
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from dialer.campaign.answering import AnsweringPolicy, AnsweringPolicyError
 from dialer.campaign.compliance import (
     DAY_NAMES,
     DEFAULT_HOURS,
@@ -57,6 +58,7 @@ from dialer.campaign.schedule import (
     StartNow,
     Weekly,
 )
+from media.amd import AmdSettings
 
 T = TypeVar("T")
 VOICEMAIL = "voicemail"  # in retry outcomes: an answering machine counts as not reached
@@ -93,6 +95,7 @@ class CampaignSettings:
     window: CallingWindow | None = None
     recipient_hours: RecipientHours | None = DEFAULT_HOURS
     schedule: Schedule = field(default_factory=StartNow)
+    answering: AnsweringPolicy = field(default_factory=AnsweringPolicy)
 
     def __post_init__(self) -> None:
         if not self.trunk:
@@ -107,6 +110,18 @@ class CampaignSettings:
     def changed(self, **changes: Any) -> CampaignSettings:
         return replace(self, **changes)
 
+    def rules(self) -> RetryRules:
+        """The retry rules as they apply: AMD's `retry_later` retries machines, and its
+        UK rule keeps a machine's number waiting a day."""
+        answering = self.answering
+        if not answering.enabled:
+            return self.retry
+        return replace(
+            self.retry,
+            retry_voicemail=self.retry.retry_voicemail or answering.retries_machines,
+            machine_cooldown_s=max(self.retry.machine_cooldown_s, answering.machine_cooldown_s),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "trunk": self.trunk,
@@ -119,6 +134,7 @@ class CampaignSettings:
             "window": _window_to_dict(self.window) if self.window else None,
             "recipient_hours": _hours_to_text(self.recipient_hours),
             "schedule": _schedule_to_dict(self.schedule),
+            "amd": _answering_to_dict(self.answering),
         }
 
     @classmethod
@@ -139,6 +155,7 @@ class CampaignSettings:
                 "recipient_hours", parse_hours, _DEFAULT_HOURS, null_is_default=False
             ),
             schedule=values.nested("schedule", _schedule_from_dict, _NOW),
+            answering=values.nested("amd", _answering_from_dict, AnsweringPolicy()),
         )
         values.refuse_unknown()
         return settings
@@ -355,6 +372,48 @@ def _build_schedule(kind: str, values: _Reader, zone: ZoneInfo) -> Schedule:
         ends_on=values.parsed("ends_on", date.fromisoformat, None),
         occurrences=values.optional("occurrences", int),
     )
+
+
+# -- answering-machine detection -----------------------------------------------------
+
+
+def _answering_to_dict(policy: AnsweringPolicy) -> dict[str, Any]:
+    described = {f.name: getattr(policy, f.name) for f in fields(policy) if f.name != "detector"}
+    return described | {"detector": asdict(policy.detector)}
+
+
+def _answering_from_dict(values: _Reader) -> AnsweringPolicy:
+    read = _plain_fields(values, AnsweringPolicy, skip="detector")
+    detector = values.nested("detector", _detector_from_dict, AmdSettings())
+    values.refuse_unknown()
+    try:
+        return AnsweringPolicy(**read, detector=detector)
+    except AnsweringPolicyError as exc:
+        raise SettingsError(values.key(""), str(exc)) from None
+
+
+def _detector_from_dict(values: _Reader) -> AmdSettings:
+    read = _plain_fields(values, AmdSettings)
+    values.refuse_unknown()
+    try:
+        return AmdSettings(**read)
+    except ValueError as exc:
+        raise SettingsError(values.key(""), str(exc)) from None
+
+
+def _plain_fields(values: _Reader, cls: type[Any], skip: str = "") -> dict[str, Any]:
+    """Each field of a dataclass of scalars, typed by its default (None: an optional str)."""
+    defaults = cls()
+    read: dict[str, Any] = {}
+    for spec in fields(cls):
+        if spec.name == skip:
+            continue
+        default = getattr(defaults, spec.name)
+        if default is None:
+            read[spec.name] = values.optional(spec.name, str)
+        else:
+            read[spec.name] = values.get(spec.name, type(default), default)
+    return read
 
 
 # -- reading one JSON object, key by key ---------------------------------------------

@@ -116,3 +116,14 @@ def test_an_opt_out_blocks_the_lead_whatever_the_outcome() -> None:
         RetryRules(goal_variable="confirmed"), 1, opted, 0.0, secondary_untried=True
     )
     assert (step.event, step.next_attempt_at) == (LeadEvent.BLOCK, None)
+
+
+def test_a_number_a_machine_answered_waits_out_the_uk_cooldown() -> None:
+    rules = RetryRules(retry_voicemail=True, retry_delay_s=600, machine_cooldown_s=86400)
+    machine = result(CallOutcome.COMPLETED, answered_by=AnsweredBy.MACHINE)
+    step = after_attempt(rules, 1, machine, now=100.0)
+    assert (step.event, step.next_attempt_at) == (LeadEvent.RESCHEDULE, 100.0 + 86400)
+    # A person's miss keeps the usual delay; the other line is still tried at once.
+    assert after_attempt(rules, 1, result(CallOutcome.BUSY), 100.0).next_attempt_at == 700.0
+    other_line = after_attempt(rules, 1, machine, 100.0, secondary_untried=True)
+    assert (other_line.next_attempt_at, other_line.on_secondary) == (100.0, True)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dialer.campaign.answering import AnsweringPolicy
 from dialer.campaign.compliance import CallingWindow, RecipientHours
 from dialer.campaign.policy import RetryRules
 from dialer.campaign.schedule import Daily, Monthly, Recurring, StartAt, StartNow, Weekly
@@ -19,6 +20,7 @@ from dialer.campaign.settings import (
     parse_goal,
     parse_hours,
 )
+from media.amd import AmdSettings
 
 NY = ZoneInfo("America/New_York")
 WINDOW = CallingWindow(frozenset(range(5)), time(9), time(17, 30), NY)
@@ -43,6 +45,17 @@ WINDOW = CallingWindow(frozenset(range(5)), time(9), time(17, 30), NY)
             recipient_hours=RecipientHours(time(9), time(20)),
         ),
         CampaignSettings(schedule=StartAt(datetime(2027, 3, 14, 2, 30, tzinfo=NY))),
+        CampaignSettings(
+            answering=AnsweringPolicy(
+                enabled=True,
+                wait=True,
+                on_machine="message",
+                message_flow="/srv/flows/voicemail.xml",
+                on_human="agent",
+                uk_rule=True,
+                detector=AmdSettings(max_ms=4000, human_pause_ms=700),
+            )
+        ),
         CampaignSettings(schedule=Recurring(Daily(2), time(9), NY, date(2027, 1, 4))),
         CampaignSettings(
             schedule=Recurring(
@@ -110,6 +123,11 @@ def test_a_start_time_without_an_offset_is_a_wall_time_in_the_schedule_zone() ->
         ({"schedule": {"kind": "daily", "at": "09:00"}}, "schedule.starts", "required"),
         ({"schedule": {"kind": "monthly", "day": 32, "starts": "2027-01-01"}}, "schedule", "1..31"),
         ({"schedule": {"kind": "weekly", "starts": "2027-01-01"}}, "schedule", "non-empty"),
+        ({"amd": {"on_machine": "shout"}}, "amd", "on_machine must be one of"),
+        ({"amd": {"on_machine": "message"}}, "amd", "needs a message_flow"),
+        ({"amd": {"detector": {"vad_aggressiveness": 7}}}, "amd.detector", "0..3"),
+        ({"amd": {"detector": {"max_ms": "5s"}}}, "amd.detector.max_ms", "must be int"),
+        ({"amd": {"enable": True}}, "amd.enable", "unknown setting"),
     ],
 )
 def test_wrong_settings_are_refused_with_the_key(
@@ -134,3 +152,14 @@ def test_text_forms() -> None:
     for wrong in ("24:00", "9", "09:60"):
         with pytest.raises(ValueError):
             parse_clock(wrong)
+
+
+def test_amd_shapes_the_retry_rules_that_apply() -> None:
+    plain = CampaignSettings()
+    assert plain.rules() == plain.retry
+    later = CampaignSettings(answering=AnsweringPolicy(enabled=True, on_machine="retry_later"))
+    assert later.rules().retry_voicemail and later.rules().machine_cooldown_s == 0
+    uk = CampaignSettings(answering=AnsweringPolicy(enabled=True, uk_rule=True))
+    assert uk.rules().machine_cooldown_s == 24 * 3600
+    off = CampaignSettings(answering=AnsweringPolicy(enabled=False, uk_rule=True))
+    assert off.rules().machine_cooldown_s == 0  # no AMD, no machine verdicts to wait out
