@@ -39,7 +39,9 @@ from zoneinfo import ZoneInfo
 from actors.call import CallActor, CallFinished
 from actors.runtime import Actor, spawn
 from actors.supervisor import ChildSpec, Restart, Supervisor
+from dialer.amd_listener import AmdRequest, hand_to_agents
 from dialer.calling import CallRequest
+from dialer.campaign.answering import AnsweringPolicy
 from dialer.campaign.compliance import (
     DEFAULT_HOURS,
     CallingWindow,
@@ -51,6 +53,7 @@ from dialer.campaign.compliance import (
 )
 from dialer.campaign.model import (
     FINAL_CAMPAIGN_STATES,
+    AnsweredBy,
     AttemptOutcome,
     CallOutcome,
     CampaignEvent,
@@ -60,7 +63,7 @@ from dialer.campaign.pacing import TrunkPacer
 from dialer.campaign.policy import RetryRules, after_attempt
 from dialer.campaign.schedule import Schedule, StartNow, next_round
 from dialer.flow.preparation import CallPreparation
-from dialer.flow.runner import FlowRuntime
+from dialer.flow.runner import FlowRequest, FlowRuntime
 from dialer.flow.validation import CampaignFlow
 from dialer.runtime import Dialer
 from dialer.store.repository import AttemptInFlight, Lead, OnDoNotCallList
@@ -104,6 +107,8 @@ class CampaignPlan:
     prompt: bytes | None = None
     flow: CampaignFlow | None = None  # run on answer (instead of the prompt)
     flow_runtime: FlowRuntime | None = None  # the process's speech, fetcher, hand-off
+    answering: AnsweringPolicy = field(default_factory=AnsweringPolicy)  # AMD, if enabled
+    message_flow: CampaignFlow | None = None  # left on machines (answering.on_machine)
     ring_timeout_s: float | None = None
     max_duration_s: float | None = None
     batch: int = 200  # leads fetched from the store at a time
@@ -170,6 +175,10 @@ class CampaignActor(Actor):
         if plan.flow is not None:
             assert plan.flow_runtime is not None, "a flow needs the process's flow runtime"
             self._preparation = CallPreparation(plan.flow, plan.flow_runtime, self._opt_out)
+        self._message: CallPreparation | None = None
+        if plan.message_flow is not None:
+            assert plan.flow_runtime is not None, "a message needs the process's flow runtime"
+            self._message = CallPreparation(plan.message_flow, plan.flow_runtime, self._opt_out)
         self._calls_task: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------
@@ -188,8 +197,9 @@ class CampaignActor(Actor):
     async def on_stop(self) -> None:
         if self._wake is not None:
             self._wake.cancel()
-        if self._preparation is not None:
-            self._preparation.cancel()
+        for preparation in (self._preparation, self._message):
+            if preparation is not None:
+                preparation.cancel()
         self._calls.stop()
         if self._calls_task is not None:
             await asyncio.gather(self._calls_task, return_exceptions=True)
@@ -291,6 +301,12 @@ class CampaignActor(Actor):
                 await self.store.run(lambda s: s.invalidate_lead(lead.id, now=now))
                 return False
             flow = prepared
+        amd = await self._amd_for(lead, number)
+        if isinstance(amd, str):
+            log.warning("lead %d cannot be dialled with this message: %s", lead.id, amd)
+            now = self.wall_clock()
+            await self.store.run(lambda s: s.invalidate_lead(lead.id, now=now))
+            return False
         now = self.wall_clock()
         try:
             # The ledger first: the INVITE below can never leave without this row.
@@ -310,6 +326,7 @@ class CampaignActor(Actor):
             trunk=plan.trunk,
             prompt=plan.prompt,
             flow=flow,
+            amd=amd,
             ring_timeout_s=plan.ring_timeout_s,
             max_duration_s=plan.max_duration_s,
         )
@@ -339,6 +356,7 @@ class CampaignActor(Actor):
             outcome=CallOutcome(report.outcome),
             sip_code=report.sip_code,
             reason=report.reason,
+            answered_by=AnsweredBy(report.answered_by) if report.answered_by else None,
             variables=variables,
             duration_s=report.duration_s,
         )
@@ -361,6 +379,38 @@ class CampaignActor(Actor):
         self.ref.tell(_Pump())
         if self._stopping or self._paused:
             await self._maybe_finish()
+
+    async def _amd_for(self, lead: Lead, number: str) -> AmdRequest | str | None:
+        """The call's AMD instructions (None: no AMD); a reason when the message left on
+        machines cannot speak to this contact."""
+        policy = self.plan.answering
+        if not policy.enabled:
+            return None
+        message = None
+        if self._message is not None:
+            prepared = await self._message.request_for(lead, number)
+            if isinstance(prepared, str):
+                return prepared
+            message = prepared
+        agent = None
+        if policy.on_human == "agent":
+            assert self.plan.flow_runtime is not None, "a hand-off needs the flow runtime"
+            agent = FlowRequest(
+                self.plan.flow_runtime,
+                hand_to_agents(f"campaign-{self.plan.campaign_id}"),
+                lead.template_values(),
+                self._opt_out(lead, number),
+            )
+        return AmdRequest(
+            detector=policy.detector,
+            wait=policy.wait,
+            on_machine=policy.on_machine,
+            message=message,
+            max_beep_wait_ms=policy.max_beep_wait_ms,
+            on_human=policy.on_human,
+            agent=agent,
+            unknown_as=policy.unknown_as,
+        )
 
     def _opt_out(self, lead: Lead, number: str) -> Callable[[], Awaitable[None]]:
         """What the opt-out key does on `lead`'s call: the number goes on the global

@@ -17,14 +17,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dialer.flow.interpreter import CallFacts, FlowResult, FlowStart
-from dialer.flow.runner import CallFlow, FlowRuntime
+from dialer.amd_listener import AmdDecided, AmdListener, AmdRequest, GreetingEnded
+from dialer.flow.interpreter import CallFacts, FlowResult
+from dialer.flow.runner import CallFlow, FlowRequest
 from dialer.runtime import Dialer
 from dialer.sip.call import (
     CallAnswered,
@@ -36,6 +37,7 @@ from dialer.sip.call import (
     OutboundCall,
     Outcome,
 )
+from media.amd import AmdLabel
 from media.ports import RtpPortsExhausted
 from media.sdp import SdpError
 from media.session import RtpSession, RtpSessionError
@@ -46,21 +48,12 @@ HANGUP_GRACE_S = 5.0  # how long a BYE/CANCEL may take before we stop waiting fo
 
 
 @dataclass(frozen=True)
-class FlowRequest:
-    """The flow a call runs on answer, for one contact."""
-
-    runtime: FlowRuntime
-    start: FlowStart
-    contact: Mapping[str, str] = field(default_factory=dict)  # fields and attributes
-    opt_out: Callable[[], Awaitable[None]] | None = None  # the opt-out key was pressed
-
-
-@dataclass(frozen=True)
 class CallRequest:
     target: str  # a number or a SIP URI
     trunk: str = "default"
     prompt: bytes | None = None  # 8 kHz μ-law, played once on answer (when no flow)
     flow: FlowRequest | None = None
+    amd: AmdRequest | None = None  # tell a person from an answering machine
     record_to: Path | None = None
     ring_timeout_s: float | None = None  # None: the configured limit
     max_duration_s: float | None = None  # None: the configured limit
@@ -81,6 +74,9 @@ class CallReport:
     dtmf: str = ""  # keys the far end pressed (RFC 4733 events or in-band tones), in order
     variables: Mapping[str, str] = field(default_factory=dict)  # what the flow set
     first_prompt_ms: float | None = None  # from the answer to the flow's first prompt
+    answered_by: str | None = None  # AMD's verdict: human, machine, unknown (None: no AMD)
+    amd_ms: int | None = None  # when AMD decided, in ms of audio after the answer
+    beep_ms: int | None = None  # the greeting's beep, in ms of audio after the answer
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -114,6 +110,7 @@ class _DeadAir:
 @dataclass(frozen=True)
 class _FlowFinished:
     result: FlowResult
+    run: int  # which of the call's flows: one stopped since may still report
 
 
 async def _no_opt_out() -> None:
@@ -146,6 +143,7 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
     call: OutboundCall | None = None
     ended: CallEnded | None = None
     flow = _FlowTask()
+    amd = AmdListener(request.amd, events.put_nowait) if request.amd is not None else None
     try:
         call = OutboundCall(
             CallParams(
@@ -168,8 +166,10 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
             make_offer=lambda: session.local_offer().encode(),
         )
         transport.start_call(call, call.start(transport.now), events.put_nowait)
-        ended = await _follow(dialer, call, session, request, events, flow)
+        ended = await _follow(dialer, call, session, request, events, flow, amd)
     finally:
+        if amd is not None:
+            amd.detach()
         await flow.stop()
         keys = flow.keys + _pressed_keys(session)
         if call is not None and not call.ended:
@@ -211,45 +211,83 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
         dtmf=keys,
         variables=flow.variables,
         first_prompt_ms=flow.first_prompt_ms,
+        **_amd_report(amd),
     )
 
 
+def _amd_report(amd: AmdListener | None) -> dict[str, Any]:
+    if amd is None:
+        return {}
+    decision = amd.decision
+    greeting = amd.greeting_ended
+    return {
+        "answered_by": decision.label if decision is not None else None,
+        "amd_ms": decision.at_ms if decision is not None else None,
+        "beep_ms": greeting.beep_ms if greeting is not None else None,
+    }
+
+
 class _FlowTask:
-    """The call's flow, if it has one: started on answer, stopped on every path."""
+    """The call's flow: started on answer (or on AMD's verdict), stopped on every path.
+
+    A call may run two in turn: the flow, then, when AMD hears a machine, the
+    message left after the beep. Keys and variables add up across both."""
 
     def __init__(self) -> None:
         self.flow: CallFlow | None = None
         self.task: asyncio.Task[FlowResult] | None = None
+        self.answered_at: float | None = None  # loop time, set on answer
+        self.runs = 0  # flows started
+        self._keys = ""
+        self._variables: dict[str, str] = {}
+        self._first_prompt_ms: float | None = None  # of a flow that has ended
 
     def start(
-        self, call: OutboundCall, session: RtpSession, request: CallRequest,
-        events: asyncio.Queue[object], caller: str,
+        self, call: OutboundCall, session: RtpSession, spec: FlowRequest, target: str,
+        events: asyncio.Queue[object], caller: str, answered_by: str | None = None,
     ) -> None:  # fmt: skip
-        spec = request.flow
-        assert spec is not None
-        facts = CallFacts(call.call_id, caller, request.target, spec.contact)
-        self.flow = CallFlow(spec.runtime, session, spec.start, facts, spec.opt_out or _no_opt_out)
+        facts = CallFacts(call.call_id, caller, target, spec.contact, answered_by)
+        opt_out = spec.opt_out or _no_opt_out
+        self.flow = CallFlow(spec.runtime, session, spec.start, facts, opt_out, self.answered_at)
         self.task = asyncio.ensure_future(self.flow.run())
+        self.runs += 1
+        run = self.runs
         self.task.add_done_callback(
-            lambda t: events.put_nowait(_FlowFinished(t.result())) if not t.cancelled() else None
+            lambda t: (
+                events.put_nowait(_FlowFinished(t.result(), run)) if not t.cancelled() else None
+            )
         )
 
     async def stop(self) -> None:
         if self.task is not None and not self.task.done():
             self.task.cancel()
             await asyncio.gather(self.task, return_exceptions=True)
+        if self.flow is not None:
+            self._keys += self.flow.keys
+            self._variables |= self.flow.variables
+            if self._first_prompt_ms is None:
+                self._first_prompt_ms = self.flow.first_prompt_ms
+            self.flow.session.stop_playback()
+        self.flow = self.task = None
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
 
     @property
     def keys(self) -> str:
-        return self.flow.keys if self.flow is not None else ""
+        return self._keys + (self.flow.keys if self.flow is not None else "")
 
     @property
     def variables(self) -> dict[str, str]:
-        return dict(self.flow.variables) if self.flow is not None else {}
+        return self._variables | (dict(self.flow.variables) if self.flow is not None else {})
 
     @property
     def first_prompt_ms(self) -> float | None:
-        return self.flow.first_prompt_ms if self.flow is not None else None
+        """From the answer to the first prompt of the call's flows."""
+        if self._first_prompt_ms is not None or self.flow is None:
+            return self._first_prompt_ms
+        return self.flow.first_prompt_ms
 
 
 async def _follow(
@@ -259,9 +297,23 @@ async def _follow(
     request: CallRequest,
     events: asyncio.Queue[object],
     flow: _FlowTask,
+    amd: AmdListener | None,
 ) -> CallEnded:
     transport = dialer.transport
     assert transport is not None
+    caller = dialer.trunks[request.trunk].settings.caller_id
+
+    def start_speaking(answered_by: str | None = None) -> None:
+        if request.flow is not None:
+            flow.start(call, session, request.flow, request.target, events, caller, answered_by)
+        elif request.prompt is not None:
+            done = session.play(request.prompt)
+            done.add_done_callback(lambda _f: events.put_nowait(_PromptFinished()))
+
+    def hang_up(reason: str) -> None:
+        transport.run(call, call.hangup(transport.now, reason))
+
+    finished: str | None = None  # why the call would have ended while AMD still listened
     while True:
         event = await events.get()
         if isinstance(event, CallEnded):
@@ -275,12 +327,11 @@ async def _follow(
                 continue
             if request.record_to is not None:
                 session.start_recording(request.record_to)
-            if request.flow is not None:
-                caller = dialer.trunks[request.trunk].settings.caller_id
-                flow.start(call, session, request, events, caller)
-            elif request.prompt is not None:
-                done = session.play(request.prompt)
-                done.add_done_callback(lambda _f: events.put_nowait(_PromptFinished()))
+            flow.answered_at = asyncio.get_running_loop().time()
+            if amd is not None:
+                amd.attach(session)
+            if request.amd is None or not request.amd.wait:
+                start_speaking()  # AMD listens meanwhile: a person never waits in silence
             session.dead_air.add_done_callback(
                 lambda f: events.put_nowait(_DeadAir(f.result())) if not f.cancelled() else None
             )
@@ -290,12 +341,40 @@ async def _follow(
             failure = _apply(session, event.sdp, early=False)
             if failure:
                 log.warning("call %s: %s (media left as it was)", call.call_id, failure)
-        elif isinstance(event, _PromptFinished):
-            transport.run(call, call.hangup(transport.now, "prompt finished"))
-        elif isinstance(event, _FlowFinished):
-            transport.run(call, call.hangup(transport.now, event.result.reason))
+        elif isinstance(event, _PromptFinished | _FlowFinished):
+            if isinstance(event, _FlowFinished) and event.run != flow.runs:
+                continue  # a flow stopped since, that finished as it was stopped
+            reason = event.result.reason if isinstance(event, _FlowFinished) else "prompt finished"
+            if amd is not None and amd.decision is None and not amd.done:
+                finished = reason  # hold the line for the verdict: a machine gets its message
+                continue
+            hang_up(reason)
         elif isinstance(event, _DeadAir):
-            transport.run(call, call.hangup(transport.now, event.reason))
+            hang_up(event.reason)
+        elif isinstance(event, AmdDecided):
+            assert request.amd is not None
+            verdict = request.amd.acts_as(event.decision.label)
+            if verdict == AmdLabel.HUMAN:
+                if request.amd.agent is not None:  # on_human = agent: to the agents, now
+                    await flow.stop()
+                    session.stop_playback()
+                    flow.start(call, session, request.amd.agent, request.target, events,
+                               caller, event.decision.label)  # fmt: skip
+                elif finished is not None:
+                    hang_up(finished)
+                elif request.amd.wait:
+                    start_speaking(event.decision.label)
+                continue
+            await flow.stop()  # a machine: stop talking to it
+            session.stop_playback()
+            if request.amd.on_machine != "message":
+                hang_up("answering machine")
+        elif isinstance(event, GreetingEnded):
+            assert request.amd is not None and request.amd.message is not None
+            answered_by = f"machine_end_{'beep' if event.kind == 'beep' else 'silence'}"
+            flow.start(
+                call, session, request.amd.message, request.target, events, caller, answered_by
+            )
 
 
 def _apply(session: RtpSession, sdp: bytes, *, early: bool) -> str | None:

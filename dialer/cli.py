@@ -11,6 +11,7 @@
     dialer dnc add|remove|list|import ...
     dialer flow check FLOW [--campaign ID]
     dialer tts say|voices ...
+    dialer amd FILE... [--json]
 
 The subcommands live in `dialer.commands`, one module a resource. Exit status:
 0 when the command did its job (for `call`: the call was placed and its outcome
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from dialer.calling import CallRequest
+from dialer.commands import amd as amd_commands
 from dialer.commands import campaign as campaign_commands
 from dialer.commands import contacts as contact_commands
 from dialer.commands import dnc as dnc_commands
@@ -58,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "call": _call,
         "demo": _demo,
         "config": _config_check,
+        "amd": amd_commands.amd_command,
         "campaign": campaign_commands.campaign_command,
         "contacts": contact_commands.contacts_command,
         "dnc": dnc_commands.dnc_command,
@@ -102,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("-v", "--verbose", action="store_true")
 
     campaign_commands.add_commands(commands)
+    amd_commands.add_commands(commands)
     contact_commands.add_commands(commands)
     dnc_commands.add_commands(commands)
     flow_commands.add_commands(commands)
@@ -166,8 +170,8 @@ async def _one_call(
 ) -> dict[str, object]:
     from dataclasses import replace
 
-    from dialer.calling import FlowRequest, place_call
-    from dialer.flow.runner import FlowRuntime
+    from dialer.calling import place_call
+    from dialer.flow.runner import FlowRequest, FlowRuntime
     from dialer.flow.validation import load_campaign_flow
     from dialer.runtime import Dialer
 

@@ -68,26 +68,34 @@ def plan_for(
 ) -> CampaignPlan:
     """What a campaign's actor runs from; CampaignCannotRun when the settings cannot work
     (an unknown trunk, an unreadable prompt, a broken flow or a voice no engine has)."""
-    flow = runtime = None
+    flow = message = runtime = None
+    answering = settings.answering
     try:
         config.trunk(settings.trunk)
         prompt = load_ulaw(Path(settings.prompt_file)) if settings.prompt_file else None
         if settings.flow:
             runtime = flow_runtime()
             flow = load_campaign_flow(settings.flow, runtime.speech.check_voice)
+        if answering.enabled and answering.on_machine == "message" and answering.message_flow:
+            runtime = flow_runtime()
+            message = load_campaign_flow(answering.message_flow, runtime.speech.check_voice)
+        if answering.enabled and answering.on_human == "agent":
+            runtime = flow_runtime()  # hands people over as a flow's <Enqueue> does
     except (ConfigError, AudioFileError, FlowError) as exc:
         raise CampaignCannotRun(str(exc)) from None
     return CampaignPlan(
         campaign_id,
         trunk=settings.trunk,
         max_concurrent=settings.max_concurrent,
-        rules=settings.retry,
+        rules=settings.rules(),
         window=settings.window,
         hours=settings.recipient_hours,
         schedule=settings.schedule,
         prompt=prompt,
         flow=flow,
         flow_runtime=runtime,
+        answering=answering,
+        message_flow=message,
         ring_timeout_s=settings.ring_timeout_s,
         max_duration_s=settings.max_duration_s,
     )

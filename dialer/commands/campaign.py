@@ -143,7 +143,7 @@ def _store_command(store: Repository, args: argparse.Namespace, config: Config) 
         campaign = store.get_campaign(args.campaign)
         stored = CampaignSettings.from_dict(campaign.settings)
         settings = _settings(args, stored)
-        if settings.flow != stored.flow:
+        if (settings.flow, settings.answering) != (stored.flow, stored.answering):
             check_flow(settings, config)
         edited = store.update_campaign(
             args.campaign,
@@ -178,9 +178,9 @@ def start(store: Repository, campaign_id: int, now: float, config: Config) -> Ca
     contacts still to be called have no value for."""
     campaign = store.get_campaign(campaign_id)
     settings = CampaignSettings.from_dict(campaign.settings)
-    flow = check_flow(settings, config)
-    if flow is not None:
-        _check_contacts(store, campaign_id, flow)
+    flows = check_flow(settings, config)
+    if flows:
+        _check_contacts(store, campaign_id, frozenset().union(*(f.placeholders for f in flows)))
     schedule = settings.schedule
     moment = datetime.fromtimestamp(now, UTC)
     first = first_run(schedule, moment)
@@ -193,26 +193,35 @@ def start(store: Repository, campaign_id: int, now: float, config: Config) -> Ca
     )
 
 
-def check_flow(settings: CampaignSettings, config: Config) -> CampaignFlow | None:
-    """The settings' flow, checked (documents, voices); SettingsError with every problem."""
-    if not settings.flow:
-        return None
+def check_flow(settings: CampaignSettings, config: Config) -> list[CampaignFlow]:
+    """The settings' flows (the flow, and the message left on machines), checked: every
+    document, every voice; SettingsError with every problem."""
+    wanted = [("flow", settings.flow)]
+    if settings.answering.enabled and settings.answering.on_machine == "message":
+        wanted.append(("amd.message_flow", settings.answering.message_flow))
+    if not any(flow for _, flow in wanted):
+        return []
     engines = Engines(config.tts)  # EngineUnavailable is a ConfigError: exit 2, key named
+    checked = []
     try:
-        return load_campaign_flow(settings.flow, engines.check_voice)
-    except FlowError as exc:
-        raise SettingsError("flow", str(exc)) from None
+        for key, flow in wanted:
+            if flow:
+                try:
+                    checked.append(load_campaign_flow(flow, engines.check_voice))
+                except FlowError as exc:
+                    raise SettingsError(key, str(exc)) from None
     finally:
         engines.close()
+    return checked
 
 
-def _check_contacts(store: Repository, campaign_id: int, flow: CampaignFlow) -> None:
+def _check_contacts(store: Repository, campaign_id: int, placeholders: frozenset[str]) -> None:
     to_call = [
         (lead.id, lead.template_values())
         for lead in store.list_leads(campaign_id)
         if lead.state not in FINAL_LEAD_STATES
     ]
-    lacking = missing_values(to_call, flow.placeholders)
+    lacking = missing_values(to_call, placeholders)
     if lacking:
         shown = "; ".join(f"lead {lead}: {', '.join(names)}" for lead, names in lacking[:10])
         more = f" and {len(lacking) - 10} more" if len(lacking) > 10 else ""

@@ -17,12 +17,19 @@ read alike.
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dialer.campaign.answering import (
+    ON_HUMAN,
+    ON_MACHINE,
+    UNKNOWN_AS,
+    AnsweringPolicy,
+    AnsweringPolicyError,
+)
 from dialer.campaign.compliance import CallingWindow, ComplianceError, resolve_zone
 from dialer.campaign.model import CallOutcome
 from dialer.campaign.policy import RetryRules, RulesError
@@ -45,6 +52,7 @@ from dialer.campaign.settings import (
     parse_goal,
     parse_hours,
 )
+from media.amd import AmdSettings
 
 _OUTCOMES = sorted({*(o.value for o in CallOutcome), VOICEMAIL})
 _SCHEDULE_OPTIONS = ("start_at", "repeat", "start_now")
@@ -94,6 +102,38 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
         help="ignore recipients' local hours (lab trunks and tests only)",
     )
 
+    amd = parser.add_argument_group("answering-machine detection")
+    amd.add_argument(
+        "--amd",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="tell people from answering machines on every answered call",
+    )
+    amd.add_argument("--on-machine", choices=ON_MACHINE, help="hangup, leave a message, or retry")
+    amd.add_argument(
+        "--message-flow", help="with --on-machine message: the flow left after the beep"
+    )
+    amd.add_argument("--on-human", choices=ON_HUMAN, help="continue the flow or hand to an agent")
+    amd.add_argument("--amd-unknown", choices=UNKNOWN_AS, help="what undecided calls count as")
+    amd.add_argument(
+        "--amd-wait",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the flow waits for AMD's verdict (default: it starts on answer)",
+    )
+    amd.add_argument(
+        "--amd-param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a detector setting (max_ms, human_pause_ms, machine_run_ms...; repeatable)",
+    )
+    amd.add_argument(
+        "--uk-amd-rule",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a number AMD judged a machine is not called again within 24 h",
+    )
+
     when = parser.add_argument_group("schedule")
     when.add_argument("--start-now", action="store_true", default=None, help="no schedule")
     when.add_argument("--start-at", metavar="YYYY-MM-DDTHH:MM", help="one run, then complete")
@@ -123,9 +163,7 @@ def apply_settings_options(
     if args.play is not None:
         changes["prompt_file"] = str(Path(args.play).resolve())
     if args.flow is not None:
-        flow = args.flow.strip()
-        is_url = flow.lower().startswith(("http://", "https://"))
-        changes["flow"] = flow if is_url or not flow else str(Path(flow).resolve())
+        changes["flow"] = _resolved_flow(args.flow)
     changes["retry"] = _retry(args, base.retry)
     zone = _option("--zone", resolve_zone, args.zone) if args.zone else None
     changes["window"] = _window(args.window, zone, base.window)
@@ -134,6 +172,7 @@ def apply_settings_options(
     elif args.hours is not None:
         changes["recipient_hours"] = _option("--hours", parse_hours, args.hours)
     changes["schedule"] = _schedule(args, zone, base.schedule, today)
+    changes["answering"] = _answering(args, base.answering)
     try:
         return replace(base, **changes)
     except SettingsError as exc:
@@ -167,6 +206,54 @@ def _retry(args: argparse.Namespace, rules: RetryRules) -> RetryRules:
         return replace(rules, **changes)
     except RulesError as exc:
         raise SettingsError("retries", str(exc)) from None
+
+
+def _answering(args: argparse.Namespace, policy: AnsweringPolicy) -> AnsweringPolicy:
+    changes: dict[str, Any] = {}
+    for option, name in (
+        ("amd", "enabled"),
+        ("on_machine", "on_machine"),
+        ("on_human", "on_human"),
+        ("amd_unknown", "unknown_as"),
+        ("amd_wait", "wait"),
+        ("uk_amd_rule", "uk_rule"),
+    ):
+        if getattr(args, option) is not None:
+            changes[name] = getattr(args, option)
+    if args.message_flow is not None:
+        changes["message_flow"] = _resolved_flow(args.message_flow)
+    if args.amd_param:
+        changes["detector"] = _detector(args.amd_param, policy.detector)
+    try:
+        return replace(policy, **changes)
+    except AnsweringPolicyError as exc:
+        raise SettingsError("--on-machine", str(exc)) from None
+
+
+def _detector(params: list[str], detector: AmdSettings) -> AmdSettings:
+    """`--amd-param NAME=VALUE`s applied to the detector's settings, each checked."""
+    kinds = {f.name: f.type for f in fields(AmdSettings)}
+    changes: dict[str, Any] = {}
+    for param in params:
+        name, _, value = param.partition("=")
+        name = name.strip()
+        if name not in kinds:
+            raise SettingsError("--amd-param", f"no detector setting {name!r}: {', '.join(kinds)}")
+        try:
+            changes[name] = (int if kinds[name] in (int, "int") else float)(value)
+        except ValueError:
+            raise SettingsError("--amd-param", f"{name} must be a number (got {value!r})") from None
+    try:
+        return replace(detector, **changes)
+    except ValueError as exc:
+        raise SettingsError("--amd-param", str(exc)) from None
+
+
+def _resolved_flow(text: str) -> str:
+    """A flow as stored: a URL as given, a file by its absolute path."""
+    flow = text.strip()
+    is_url = flow.lower().startswith(("http://", "https://"))
+    return flow if is_url or not flow else str(Path(flow).resolve())
 
 
 def _window(

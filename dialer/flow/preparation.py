@@ -17,8 +17,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
-from dialer.calling import FlowRequest
-from dialer.flow.runner import FlowRuntime
+from dialer.flow.runner import FlowRequest, FlowRuntime
 from dialer.flow.validation import CampaignFlow, missing_values
 from dialer.store.repository import Lead
 

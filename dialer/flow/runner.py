@@ -170,6 +170,16 @@ class FlowRuntime:
         self.speech.close()
 
 
+@dataclass(frozen=True)
+class FlowRequest:
+    """The flow a call runs on answer, for one contact."""
+
+    runtime: FlowRuntime
+    start: FlowStart
+    contact: Mapping[str, str] = field(default_factory=dict)  # fields and attributes
+    opt_out: Callable[[], Awaitable[None]] | None = None  # the opt-out key was pressed
+
+
 class CallFlow:
     def __init__(
         self,
@@ -178,6 +188,7 @@ class CallFlow:
         start: FlowStart,
         facts: CallFacts,
         opt_out: Callable[[], Awaitable[None]],
+        answered_at: float | None = None,  # loop time; None: now
     ) -> None:
         self.runtime = runtime
         self.session = session
@@ -186,7 +197,7 @@ class CallFlow:
         self.opt_out = opt_out
         self.keys = ""  # every key the flow took from the call, in order
         self.variables: dict[str, str] = {}  # filled in by the flow as it runs
-        self.started_at = asyncio.get_running_loop().time()  # the answer
+        self.started_at = answered_at or asyncio.get_running_loop().time()  # the answer
         self.first_sound_at: float | None = None  # when the first prompt was handed to RTP
         self._recordings = 0
 

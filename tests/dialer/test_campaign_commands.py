@@ -8,6 +8,7 @@ from typing import Any
 
 from dialer.campaign.settings import CampaignSettings
 from dialer.store.sqlite import SqliteStore
+from media.amd import AmdSettings
 
 
 def test_create_takes_every_setting_from_options(run: Any) -> None:
@@ -80,6 +81,29 @@ def test_create_takes_every_setting_from_options(run: Any) -> None:
     }
 
 
+def test_answering_machine_detection_is_set_with_its_detector(run: Any, tmp_path: Any) -> None:
+    message = tmp_path / "message.xml"
+    message.write_text("<Response><Say>Please call us back.</Say></Response>")
+    made = run(
+        "campaign", "create", "Reminders", "--amd", "--on-machine", "message",
+        "--message-flow", str(message), "--on-human", "agent", "--amd-unknown", "machine",
+        "--amd-wait", "--uk-amd-rule", "--amd-param", "max_ms=9000",
+        "--amd-param", "human_pause_ms=900", "--json",
+    )  # fmt: skip
+    assert made.code == 0, made.err
+    policy = CampaignSettings.from_dict(made.json()["settings"]).answering
+    assert (policy.enabled, policy.on_machine) == (True, "message")
+    assert policy.message_flow == str(message)
+    assert (policy.on_human, policy.unknown_as, policy.wait, policy.uk_rule) == (
+        "agent", "machine", True, True,
+    )  # fmt: skip
+    assert (policy.detector.max_ms, policy.detector.human_pause_ms) == (9000, 900)
+    assert policy.detector.machine_run_ms == AmdSettings().machine_run_ms  # the rest kept
+    off = run("campaign", "edit", "1", "--no-amd", "--json")
+    assert off.code == 0, off.err
+    assert not CampaignSettings.from_dict(off.json()["settings"]).answering.enabled
+
+
 def test_wrong_options_are_refused_naming_the_option(run: Any, store: SqliteStore) -> None:
     for options, named in (
         (["--window", "Mon-Fri 9-5"], "--window"),
@@ -93,6 +117,10 @@ def test_wrong_options_are_refused_naming_the_option(run: Any, store: SqliteStor
         (["--on", "Mon"], "--on"),  # without --repeat
         (["--start-at", "2027-01-04T09:00", "--repeat", "daily"], "--repeat"),
         (["--start-at", "soon"], "--start-at"),
+        (["--amd", "--on-machine", "message"], "--on-machine"),  # no --message-flow
+        (["--amd-param", "max_wait=3"], "--amd-param"),
+        (["--amd-param", "max_ms=soon"], "--amd-param"),
+        (["--amd-param", "vad_aggressiveness=7"], "--amd-param"),
     ):
         refused = run("campaign", "create", "x", *options)
         assert refused.code == 1, options

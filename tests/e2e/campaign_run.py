@@ -17,6 +17,7 @@ from pathlib import Path
 
 from actors.campaign import CampaignActor, CampaignFinished, CampaignPlan, ChannelPool, Stop
 from actors.runtime import spawn
+from dialer.campaign.answering import AnsweringPolicy
 from dialer.campaign.compliance import CallingWindow, RecipientHours
 from dialer.campaign.export import export_attempts_csv, export_leads_csv
 from dialer.campaign.model import CampaignEvent
@@ -60,11 +61,15 @@ async def run_campaign(
     dnc: tuple[str, ...] = (),
     window: CallingWindow | None = None,
     stop_when_idle: bool = False,
+    stop_after_outcomes: int | None = None,
     cps: float = 50.0,
     max_duration_s: float = 0.3,
     timeout_s: float = 90.0,
+    answering: AnsweringPolicy | None = None,
 ) -> tuple[StoreWorker, int, CampaignFinished]:
-    """Run one campaign until it finishes; the caller reads the store and closes it."""
+    """Run one campaign until it finishes (or, with `stop_when_idle`, until no lead is due;
+    with `stop_after_outcomes`, once that many attempts have one); the caller reads the
+    store and closes it."""
     config = Config(
         sip=SipSettings(bind_host=LOOPBACK, bind_port=free_sip_port(), transports=["udp"]),
         rtp=RtpSettings(bind_host=LOOPBACK, dead_air_s=5.0),
@@ -89,6 +94,7 @@ async def run_campaign(
             window=window,
             hours=ALL_DAY,
             max_duration_s=max_duration_s,
+            answering=answering or AnsweringPolicy(),
         ),
         channels=(ChannelPool(100),),
         pacer=TrunkPacer(PacerSettings(cps=cps), now=asyncio.get_running_loop().time()),
@@ -101,12 +107,20 @@ async def run_campaign(
         while await store.run(lambda s: s.due_leads(campaign_id, now, 1)):
             await asyncio.sleep(0.05)
         actor.ref.tell(Stop())
+    if stop_after_outcomes is not None:
+        while await store.run(lambda s: _outcomes(s, campaign_id)) < stop_after_outcomes:
+            await asyncio.sleep(0.05)
+        actor.ref.tell(Stop())
     try:
         result = await asyncio.wait_for(finished, timeout=timeout_s)
         await task
     finally:
         await dialer.close()
     return store, campaign_id, result
+
+
+def _outcomes(store: SqliteStore, campaign_id: int) -> int:
+    return sum(a.result is not None for a in store.list_attempts(campaign_id))
 
 
 def csv_rows(

@@ -20,14 +20,14 @@ from aiohttp import web
 
 from actors.campaign import CampaignActor, CampaignFinished, CampaignPlan, ChannelPool
 from actors.runtime import spawn
-from dialer.calling import CallReport, CallRequest, FlowRequest, place_call
+from dialer.calling import CallReport, CallRequest, place_call
 from dialer.campaign.model import CampaignEvent
 from dialer.campaign.pacing import PacerSettings, TrunkPacer
 from dialer.campaign.policy import RetryRules
 from dialer.campaign.settings import CampaignSettings
 from dialer.config import Config, FlowSettings, RtpSettings, SipSettings, TrunkSettings, TtsSettings
 from dialer.contacts.record import ContactRecord
-from dialer.flow.runner import FlowRuntime
+from dialer.flow.runner import FlowRequest, FlowRuntime
 from dialer.flow.validation import load_campaign_flow
 from dialer.flow.webhook import FlowFetcher
 from dialer.runtime import Dialer
