@@ -36,11 +36,14 @@ from datetime import UTC, datetime
 from datetime import time as dt_time
 from zoneinfo import ZoneInfo
 
+from actors.agent_pacing import AgentPacing
+from actors.agent_pool import LiveAgentPool
 from actors.call import CallActor, CallFinished
 from actors.runtime import Actor, spawn
 from actors.supervisor import ChildSpec, Restart, Supervisor
 from dialer.amd_listener import AmdRequest, hand_to_agents
 from dialer.calling import CallRequest
+from dialer.campaign.abandonment import AbandonmentMeter
 from dialer.campaign.answering import AnsweringPolicy
 from dialer.campaign.compliance import (
     DEFAULT_HOURS,
@@ -61,6 +64,7 @@ from dialer.campaign.model import (
 )
 from dialer.campaign.pacing import TrunkPacer
 from dialer.campaign.policy import RetryRules, after_attempt
+from dialer.campaign.predictive import DialPacer, PacingSettings
 from dialer.campaign.schedule import Schedule, StartNow, next_round
 from dialer.flow.preparation import CallPreparation
 from dialer.flow.runner import FlowRequest, FlowRuntime
@@ -74,6 +78,7 @@ log = logging.getLogger("dialer.campaign")
 IDLE_POLL_S = 1.0  # nothing due: look again this often (retries come due, channels free up)
 STATE_POLL_S = 0.5  # how stale the stored campaign state (pause, stop) may get while dialling
 NO_WINDOW_RETRY_S = 3600.0  # no allowed instant within the horizon: look again then
+AGENT_PACING_TICK_S = 0.5  # agent-paced and no room: ask the pacer again this soon
 
 
 class ChannelPool:
@@ -112,6 +117,9 @@ class CampaignPlan:
     ring_timeout_s: float | None = None
     max_duration_s: float | None = None
     batch: int = 200  # leads fetched from the store at a time
+    pacing: PacingSettings | None = None  # agent-paced modes (None: broadcast)
+    agents: LiveAgentPool | None = None  # with `pacing`: who takes the people
+    abandon_limit: float = 0.03
 
 
 @dataclass(frozen=True)
@@ -168,6 +176,13 @@ class CampaignActor(Actor):
         self._due: deque[Lead] = deque()
         self._paused = False
         self._stopping = False
+        self.agent_pacing: AgentPacing | None = None
+        if plan.pacing is not None:
+            assert plan.agents is not None, "agent-paced dialing needs the agents"
+            dial_pacer = DialPacer(plan.pacing, AbandonmentMeter(limit=plan.abandon_limit))
+            self.agent_pacing = AgentPacing(
+                dial_pacer, plan.agents, plan.campaign_id, self._tell_pump
+            )
         self._state_read_at = -STATE_POLL_S
         self._wake: asyncio.TimerHandle | None = None
         self._calls = Supervisor(f"calls-{plan.campaign_id}", max_restarts=0, period_s=1.0)
@@ -184,6 +199,8 @@ class CampaignActor(Actor):
     # -- lifecycle -------------------------------------------------------------------
 
     async def on_start(self) -> None:
+        if self.agent_pacing is not None:
+            self.agent_pacing.attach()
         # Attempts a previous run of this campaign left in flight (a crash, a restart by
         # the supervisor) are closed first: counted as failed, never redialled blindly.
         rules, campaign, now = self.plan.rules, self.plan.campaign_id, self.wall_clock()
@@ -195,6 +212,8 @@ class CampaignActor(Actor):
         self.ref.tell(_Pump())
 
     async def on_stop(self) -> None:
+        if self.agent_pacing is not None:
+            self.agent_pacing.detach()
         if self._wake is not None:
             self._wake.cancel()
         for preparation in (self._preparation, self._message):
@@ -235,6 +254,9 @@ class CampaignActor(Actor):
                 self._wake_at(loop.time() + IDLE_POLL_S)  # to notice a resume meanwhile
             return
         while len(self.in_flight) < self.plan.max_concurrent:
+            if not self._agents_have_room():
+                self._wake_at(loop.time() + AGENT_PACING_TICK_S)  # estimates age: look again
+                return
             lead = await self._next_lead()
             if lead is None:
                 await self._maybe_finish()
@@ -257,6 +279,12 @@ class CampaignActor(Actor):
             if not await self._dial(lead):
                 for pool in taken:
                     pool.give_back()
+
+    def _agents_have_room(self) -> bool:
+        if self.agent_pacing is None:
+            return True
+        dialed_at = [dialled.dialed_at for dialled in self.in_flight.values()]
+        return self.agent_pacing.room(self.wall_clock(), dialed_at) > 0
 
     async def _next_lead(self) -> Lead | None:
         if not self._due:
@@ -318,7 +346,7 @@ class CampaignActor(Actor):
             return False
         except AttemptInFlight:
             return False  # already being dialled (a stale batch entry)
-        self.in_flight[attempt_id] = _Dialled(lead.id, number)
+        self.in_flight[attempt_id] = _Dialled(lead.id, number, self.wall_clock())
         self.peak_concurrent = max(self.peak_concurrent, len(self.in_flight))
         plan = self.plan
         request = CallRequest(
@@ -351,6 +379,8 @@ class CampaignActor(Actor):
             pool.give_back()
         loop = asyncio.get_running_loop()
         self.pacer.on_final_response(report.sip_code, report.retry_after_s, loop.time())
+        if self.agent_pacing is not None:
+            self.agent_pacing.call_finished(report, self.wall_clock())
         variables = dict(report.variables) | ({"dtmf": report.dtmf} if report.dtmf else {})
         result = AttemptOutcome(
             outcome=CallOutcome(report.outcome),
@@ -400,6 +430,8 @@ class CampaignActor(Actor):
                 hand_to_agents(f"campaign-{self.plan.campaign_id}"),
                 lead.template_values(),
                 self._opt_out(lead, number),
+                campaign_id=lead.campaign_id,
+                lead_id=lead.id,
             )
         return AmdRequest(
             detector=policy.detector,
@@ -505,6 +537,7 @@ class CampaignActor(Actor):
 class _Dialled:
     lead_id: int
     number: str  # the primary or the secondary
+    dialed_at: float  # wall clock
 
 
 _OPEN_LEAD_STATES = ("created", "scheduled", "processing", "rescheduled")

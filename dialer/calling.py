@@ -246,7 +246,9 @@ class _FlowTask:
         self, call: OutboundCall, session: RtpSession, spec: FlowRequest, target: str,
         events: asyncio.Queue[object], caller: str, answered_by: str | None = None,
     ) -> None:  # fmt: skip
-        facts = CallFacts(call.call_id, caller, target, spec.contact, answered_by)
+        facts = CallFacts(
+            call.call_id, caller, target, spec.contact, answered_by, spec.campaign_id, spec.lead_id
+        )
         opt_out = spec.opt_out or _no_opt_out
         self.flow = CallFlow(spec.runtime, session, spec.start, facts, opt_out, self.answered_at)
         self.task = asyncio.ensure_future(self.flow.run())

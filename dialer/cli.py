@@ -9,6 +9,7 @@
     dialer campaign create|edit|list|show|start|pause|resume|stop|duplicate|run|export ...
     dialer contacts import|list|reset|complete|remove ...
     dialer dnc add|remove|list|import ...
+    dialer agent add|list|show|edit|password|remove ...
     dialer flow check FLOW [--campaign ID]
     dialer tts say|voices ...
     dialer amd FILE... [--json]
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from dialer.calling import CallRequest
+from dialer.commands import agent as agent_commands
 from dialer.commands import amd as amd_commands
 from dialer.commands import campaign as campaign_commands
 from dialer.commands import contacts as contact_commands
@@ -60,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "call": _call,
         "demo": _demo,
         "config": _config_check,
+        "agent": agent_commands.agent_command,
         "amd": amd_commands.amd_command,
         "campaign": campaign_commands.campaign_command,
         "contacts": contact_commands.contacts_command,
@@ -108,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     amd_commands.add_commands(commands)
     contact_commands.add_commands(commands)
     dnc_commands.add_commands(commands)
+    agent_commands.add_commands(commands)
     flow_commands.add_commands(commands)
     tts_commands.add_commands(commands)
 

@@ -206,6 +206,25 @@ class FlowSettings:
 
 
 @dataclass(frozen=True)
+class AgentSettings:
+    realm: str = "dialer"  # the digest realm agents' phones authenticate in
+    register_min_expires_s: int = _setting(60, _range(10, 86400))
+    register_max_expires_s: int = _setting(3600, _range(60, 604800))
+    register_default_expires_s: int = _setting(600, _range(10, 604800))
+    max_auth_failures: int = _setting(5, _range(1, 1000))  # per source and per user
+    auth_failure_window_s: float = _setting(60.0, _range(1, 86400))
+    lockout_s: float = _setting(300.0, _range(1, 86400))
+    safe_harbor_s: float = _setting(2.0, _range(0.5, 30))
+    safe_harbor_message: str = (
+        "Sorry, all our agents are busy. This call was from the dialer. "
+        "To not be called again, press 9 now."
+    )
+    safe_harbor_file: str = ""
+    agent_answer_timeout_s: float = _setting(8.0, _range(1, 120))
+    wrap_up_s: float = _setting(10.0, _range(0, 3600))
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = _setting("info", _one_of(*LOG_LEVELS))
 
@@ -219,6 +238,7 @@ class Config:
     contacts: ContactSettings = field(default_factory=ContactSettings)
     tts: TtsSettings = field(default_factory=TtsSettings)
     flows: FlowSettings = field(default_factory=FlowSettings)
+    agents: AgentSettings = field(default_factory=AgentSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     def trunk(self, name: str) -> TrunkSettings:

@@ -4,19 +4,33 @@
 to the trunks that ask for it and starts their OPTIONS keepalives. Calls are
 placed with `Dialer.call(...)` (see `dialer.calling`). The campaign engine
 builds on this same object.
+
+Given `agent_credentials` (the store's lookup of an agent's HA1s), the dialer
+is also the registrar of agents' SIP phones (`Dialer.registrar`, configured by
+`[agents]`): `registrar.binding_for(username, dialer.now)` says where an agent's
+phone is, and listeners added with `add_agent_listener` get its events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from dialer.config import Config, TrunkSettings
+from dialer.config import AgentSettings, Config, TrunkSettings
 from dialer.sip.actions import Destination
 from dialer.sip.endpoint import EndpointSettings, SipEndpoint
 from dialer.sip.keepalive import KeepaliveParams, OptionsKeepalive, TrunkAlive, TrunkDown
+from dialer.sip.registrar import (
+    AgentRegistered,
+    AgentUnregistered,
+    CredentialsLookup,
+    Registrar,
+    RegistrarSettings,
+    RegistrationRefused,
+)
 from dialer.sip.registration import (
     Registered,
     RegistrationClient,
@@ -79,7 +93,9 @@ class Trunk:
 
 
 class Dialer:
-    def __init__(self, config: Config) -> None:
+    def __init__(
+        self, config: Config, *, agent_credentials: CredentialsLookup | None = None
+    ) -> None:
         self.config = config
         self.trunks = {
             name: Trunk.from_settings(name, trunk) for name, trunk in config.trunks.items()
@@ -88,6 +104,13 @@ class Dialer:
         trusted = frozenset(sip.trusted_peers) | {t.destination.host for t in self.trunks.values()}
         self.trusted_hosts = trusted
         ports = dict.fromkeys(sip.transports, sip.bind_port)
+        self.registrar: Registrar | None = None
+        if agent_credentials is not None:
+            # A nonce secret per process: a restart only costs phones one more challenge.
+            self.registrar = Registrar(
+                registrar_settings(config.agents), agent_credentials, secrets.token_bytes(32)
+            )
+        self._agent_listeners: list[Callable[[object], None]] = []
         self.endpoint = SipEndpoint(
             EndpointSettings(
                 host=sip.advertised_host,
@@ -96,7 +119,8 @@ class Dialer:
                 timers=TimerConfig(t1=sip.timer_t1, t2=sip.timer_t2),
                 is_trusted=trusted.__contains__,
                 bad_input_log_interval_s=sip.bad_input_log_interval_s,
-            )
+            ),
+            registrar=self.registrar,
         )
         self.transport: SipTransport | None = None
         self.clock = MediaClock()
@@ -105,10 +129,22 @@ class Dialer:
         self._keepalives: list[OptionsKeepalive] = []
 
     @classmethod
-    async def start(cls, config: Config) -> Dialer:
-        dialer = cls(config)
+    async def start(
+        cls, config: Config, *, agent_credentials: CredentialsLookup | None = None
+    ) -> Dialer:
+        dialer = cls(config, agent_credentials=agent_credentials)
         await dialer._start()
         return dialer
+
+    @property
+    def now(self) -> float:
+        """The clock the SIP core runs on (registrar bindings expire on it)."""
+        return asyncio.get_running_loop().time()
+
+    def add_agent_listener(self, listener: Callable[[object], None]) -> None:
+        """Call `listener` with every registrar event (AgentRegistered, AgentUnregistered,
+        RegistrationRefused), after the dialer has logged it."""
+        self._agent_listeners.append(listener)
 
     async def _start(self) -> None:
         sip = self.config.sip
@@ -121,6 +157,8 @@ class Dialer:
                 udp_receive_buffer=sip.udp_receive_buffer,
             ),
         )
+        if self.registrar is not None:  # subscribed before the socket opens: no event is lost
+            self.transport.start_user(self.registrar, [], self._on_agent_event)
         await self.transport.start()
         self.clock.start()
         for trunk in self.trunks.values():
@@ -192,6 +230,63 @@ class Dialer:
             return False
         return True
 
+    def _on_agent_event(self, event: object) -> None:
+        if isinstance(event, AgentRegistered):
+            binding = event.binding
+            level = logging.DEBUG if event.refreshed else logging.INFO
+            log.log(
+                level,
+                "agent %s (id %d): %s %s from %s for %ds",
+                event.username,
+                event.agent_id,
+                "refreshed" if event.refreshed else "registered",
+                binding.contact,
+                binding.source,
+                binding.expires_in(self.now),
+            )
+        elif isinstance(event, AgentUnregistered):
+            log.info(
+                "agent %s (id %d): %s %s (%s); %d binding(s) left",
+                event.username,
+                event.agent_id,
+                event.reason,
+                event.binding.contact,
+                event.binding.source,
+                event.remaining,
+            )
+        elif isinstance(event, RegistrationRefused) and event.log:
+            self._log_refusal(event)
+        for listener in list(self._agent_listeners):
+            listener(event)
+
+    def _log_refusal(self, event: RegistrationRefused) -> None:
+        agents = self.config.agents
+        who = f"{event.source[0]}:{event.source[1]}"
+        if event.lockout_until is not None:
+            log.warning(
+                "agent registrar: %s locked out for %gs after %d failed authentications "
+                "within %gs (last from %s as %r: %s); its REGISTERs get 403, counted, not logged",
+                event.locked,
+                agents.lockout_s,
+                agents.max_auth_failures,
+                agents.auth_failure_window_s,
+                who,
+                event.username,
+                event.reason,
+            )
+        else:
+            log.warning(
+                "agent registrar: refused REGISTER from %s as %r (%d: %s); after %d failures "
+                "within %gs a source or user is locked out for %gs; repeats are counted",
+                who,
+                event.username,
+                event.status,
+                event.reason,
+                agents.max_auth_failures,
+                agents.auth_failure_window_s,
+                agents.lockout_s,
+            )
+
     def _on_trunk_event(self, trunk: Trunk, event: object) -> None:
         status = trunk.status
         status.changed.set()
@@ -223,6 +318,19 @@ class Dialer:
                 log.warning("trunk %s: down (%s)", trunk.name, event.reason)
             status.alive = False
             status.last_error = event.reason
+
+
+def registrar_settings(agents: AgentSettings) -> RegistrarSettings:
+    """The registrar's settings from `[agents]`."""
+    return RegistrarSettings(
+        realm=agents.realm,
+        min_expires_s=agents.register_min_expires_s,
+        max_expires_s=agents.register_max_expires_s,
+        default_expires_s=agents.register_default_expires_s,
+        max_auth_failures=agents.max_auth_failures,
+        auth_failure_window_s=agents.auth_failure_window_s,
+        lockout_s=agents.lockout_s,
+    )
 
 
 def _host_port(uri: SipUri) -> str:

@@ -31,17 +31,23 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from actors.agent_pool import LiveAgentPool
 from actors.campaign import CampaignActor, CampaignFinished, CampaignPlan, ChannelPool
 from actors.runtime import spawn
 from actors.supervisor import ChildExit, ChildSpec, ExitAction, Restart, Supervisor
+from dialer.agents.directory import AgentDirectory
+from dialer.agents.handoff import AgentHandOff
+from dialer.agents.pool import AgentPool
+from dialer.amd_listener import hand_to_agents
 from dialer.campaign.model import CampaignEvent, CampaignState, IllegalTransition
 from dialer.campaign.pacing import PacerSettings, TrunkPacer
 from dialer.campaign.policy import RetryRules
+from dialer.campaign.predictive import DialingMode, PacingSettings
 from dialer.campaign.settings import CampaignSettings, SettingsError
 from dialer.config import Config, ConfigError
 from dialer.flow.document import FlowError
-from dialer.flow.runner import FlowRuntime
-from dialer.flow.validation import load_campaign_flow
+from dialer.flow.runner import FlowRuntime, HandOffHandler
+from dialer.flow.validation import CampaignFlow, load_campaign_flow
 from dialer.runtime import Dialer
 from dialer.store.repository import Campaign
 from dialer.store.sqlite import SqliteStore
@@ -65,6 +71,7 @@ def plan_for(
     settings: CampaignSettings,
     config: Config,
     flow_runtime: Callable[[], FlowRuntime],
+    agents: LiveAgentPool | None = None,
 ) -> CampaignPlan:
     """What a campaign's actor runs from; CampaignCannotRun when the settings cannot work
     (an unknown trunk, an unreadable prompt, a broken flow or a voice no engine has)."""
@@ -83,6 +90,16 @@ def plan_for(
             runtime = flow_runtime()  # hands people over as a flow's <Enqueue> does
     except (ConfigError, AudioFileError, FlowError) as exc:
         raise CampaignCannotRun(str(exc)) from None
+    pacing = None
+    mode = DialingMode(settings.mode)
+    if mode.agent_paced:
+        if agents is None:
+            raise CampaignCannotRun(f"{mode} dialing needs agents: run it under `dialer serve`")
+        pacing = PacingSettings(mode=mode, ratio=settings.dial_ratio)
+        runtime = flow_runtime()
+        if flow is None and prompt is None:  # the people who answer go straight to agents
+            start = hand_to_agents(f"campaign-{campaign_id}")
+            flow = CampaignFlow(start.location, start.flow, {}, frozenset())
     return CampaignPlan(
         campaign_id,
         trunk=settings.trunk,
@@ -98,6 +115,9 @@ def plan_for(
         message_flow=message,
         ring_timeout_s=settings.ring_timeout_s,
         max_duration_s=settings.max_duration_s,
+        pacing=pacing,
+        agents=agents if pacing is not None else None,
+        abandon_limit=settings.abandon_limit,
     )
 
 
@@ -110,10 +130,14 @@ class CampaignHost:
         *,
         make_actor: MakeActor = CampaignActor,
         wall_clock: Callable[[], float] = time.time,
+        agents: LiveAgentPool | None = None,
+        hand_off: Callable[[FlowRuntime], HandOffHandler] | None = None,
     ) -> None:
         self.config = config
         self.dialer = dialer
         self.store = store
+        self.agents = agents
+        self.hand_off = hand_off  # the agents' hand-off, for the flow runtime when built
         self.make_actor = make_actor
         self.wall_clock = wall_clock
         self.finished: dict[int, CampaignFinished] = {}
@@ -152,7 +176,7 @@ class CampaignHost:
             return True
         if not self.has_slot:
             return False
-        plan = plan_for(campaign_id, settings, self.config, self.flow_runtime)
+        plan = plan_for(campaign_id, settings, self.config, self.flow_runtime, self.agents)
         self._active.add(campaign_id)
         self.finished.pop(campaign_id, None)
 
@@ -187,6 +211,8 @@ class CampaignHost:
         """What this process's flows share, built when the first campaign with a flow runs."""
         if self._flow_runtime is None:
             self._flow_runtime = FlowRuntime.from_config(self.config)
+            if self.hand_off is not None:
+                self._flow_runtime.hand_off = self.hand_off(self._flow_runtime)
         return self._flow_runtime
 
     async def close(self) -> None:
@@ -269,18 +295,34 @@ async def serve(config: Config, db: Path, *, poll_s: float = 1.0) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        dialer = await Dialer.start(config)
-        host = CampaignHost(config, dialer, store)
+        directory = AgentDirectory(store, config.agents.realm)
+        dialer = await Dialer.start(config, agent_credentials=directory.credentials_for)
+        agents = LiveAgentPool(
+            AgentPool(wrap_up_s=config.agents.wrap_up_s),
+            record=lambda changes: store.run(lambda s: s.record_agent_states(changes)),
+        )
+        directory.live = agents
+        dialer.add_agent_listener(directory.on_registrar_event)
+        await directory.refresh()
+
+        def hand_off(runtime: FlowRuntime) -> HandOffHandler:
+            desk = AgentHandOff(dialer, agents, config.agents, runtime.speech,
+                                opt_out_key=config.flows.opt_out_key)  # fmt: skip
+            return desk
+
+        host = CampaignHost(config, dialer, store, agents=agents, hand_off=hand_off)
         log.info("serving (store %s)", db)
         await reconcile_idle_campaigns(store, time.time())
         waiting: set[int] = set()
         try:
             while not stop.is_set():
                 await start_due_campaigns(host, store, waiting)
+                await directory.refresh()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), poll_s)
         finally:
             await host.close()
+            await agents.close()
             await dialer.close()
     finally:
         store.close()

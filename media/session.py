@@ -208,6 +208,7 @@ class RtpSession:
         self._inband_pressed = False  # a tone press has started and is not reported yet
         self._dtmf_filter: DtmfDuplicateFilter | None = None  # both sources listen
         self.received_audio: AudioHook | None = None
+        self.live_audio: Callable[[], bytes | None] | None = None  # sent when no prompt plays
         self._listeners: tuple[AudioHook, ...] = ()  # see listen()
         self._recorder: WavRecorder | None = None
         self._malformed = 0
@@ -483,6 +484,8 @@ class RtpSession:
             payload = self._next_frame()
             for _ in range(elapsed - 1):
                 payload = self._next_frame() if self._prompts else None
+        elif self.live_audio is not None:
+            payload = self.live_audio()
         if not self._sending:
             return
         if self._dtmf_waiters and self._send_dtmf_event():

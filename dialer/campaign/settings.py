@@ -48,6 +48,7 @@ from dialer.campaign.compliance import (
     resolve_zone,
 )
 from dialer.campaign.policy import DEFAULT_RETRY_OUTCOMES, RetryRules, RulesError
+from dialer.campaign.predictive import DialingMode
 from dialer.campaign.schedule import (
     Daily,
     Monthly,
@@ -96,10 +97,24 @@ class CampaignSettings:
     recipient_hours: RecipientHours | None = DEFAULT_HOURS
     schedule: Schedule = field(default_factory=StartNow)
     answering: AnsweringPolicy = field(default_factory=AnsweringPolicy)
+    mode: str = DialingMode.BROADCAST  # who takes the people who answer: see predictive.py
+    dial_ratio: float = 2.0  # calls per ready agent, in ratio mode
+    abandon_limit: float = 0.03  # of live answers, over 30 days and today (predictive)
 
     def __post_init__(self) -> None:
         if not self.trunk:
             raise SettingsError("trunk", "must name a trunk")
+        if self.mode not in set(DialingMode):
+            modes = ", ".join(m for m in DialingMode if m != DialingMode.PREVIEW)
+            raise SettingsError("mode", f"must be one of {modes} (got {self.mode!r})")
+        if self.mode == DialingMode.PREVIEW:
+            raise SettingsError("mode", "preview needs the agent console, which is not built yet")
+        if self.dial_ratio < 1.0:
+            raise SettingsError("dial_ratio", f"must be at least 1 (got {self.dial_ratio!r})")
+        if not 0.0 < self.abandon_limit < 1.0:
+            raise SettingsError(
+                "abandon_limit", f"must be a share in (0, 1) (got {self.abandon_limit!r})"
+            )
         if self.max_concurrent < 1:
             raise SettingsError("max_concurrent", "must be at least 1")
         for key in ("ring_timeout_s", "max_duration_s"):
@@ -135,6 +150,9 @@ class CampaignSettings:
             "recipient_hours": _hours_to_text(self.recipient_hours),
             "schedule": _schedule_to_dict(self.schedule),
             "amd": _answering_to_dict(self.answering),
+            "mode": self.mode,
+            "dial_ratio": self.dial_ratio,
+            "abandon_limit": self.abandon_limit,
         }
 
     @classmethod
@@ -156,6 +174,9 @@ class CampaignSettings:
             ),
             schedule=values.nested("schedule", _schedule_from_dict, _NOW),
             answering=values.nested("amd", _answering_from_dict, AnsweringPolicy()),
+            mode=values.get("mode", str, cls.mode),
+            dial_ratio=values.get("dial_ratio", float, cls.dial_ratio),
+            abandon_limit=values.get("abandon_limit", float, cls.abandon_limit),
         )
         values.refuse_unknown()
         return settings

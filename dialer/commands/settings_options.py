@@ -62,6 +62,9 @@ _OPTION_OF = {
     "max_concurrent": "--max-concurrent",
     "ring_timeout_s": "--ring-timeout",
     "max_duration_s": "--duration",
+    "mode": "--mode",
+    "dial_ratio": "--dial-ratio",
+    "abandon_limit": "--abandon-limit",
 }
 
 
@@ -74,6 +77,16 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
     calls.add_argument("--flow", help="a TwiML flow run on answer: a file, or a webhook URL")
     calls.add_argument("--ring-timeout", type=float, help="seconds of ringing before CANCEL")
     calls.add_argument("--duration", type=float, help="hang up answered calls after N seconds")
+
+    agents = parser.add_argument_group("agents")
+    agents.add_argument(
+        "--mode",
+        help="broadcast (no agents), progressive (a call per ready agent), ratio, predictive",
+    )
+    agents.add_argument("--dial-ratio", type=float, help="calls per ready agent (ratio mode)")
+    agents.add_argument(
+        "--abandon-limit", type=float, help="abandoned share of live answers (default 0.03)"
+    )
 
     retry = parser.add_argument_group("retries")
     retry.add_argument("--max-attempts", type=int, help="calls per contact, either number")
@@ -157,6 +170,9 @@ def apply_settings_options(
         ("max_concurrent", "max_concurrent"),
         ("ring_timeout", "ring_timeout_s"),
         ("duration", "max_duration_s"),
+        ("mode", "mode"),
+        ("dial_ratio", "dial_ratio"),
+        ("abandon_limit", "abandon_limit"),
     ):
         if getattr(args, option) is not None:
             changes[name] = getattr(args, option)

@@ -152,10 +152,17 @@ class FetchFailed:
     missing: bool = False  # a static file that is not there (a menu choice not offered)
 
 
+ABANDONED = "abandoned"
+
+
 @dataclass(frozen=True)
 class HandedOff:
-    status: str  # Twilio's DialCallStatus: completed, busy, no-answer, failed, canceled
+    # Twilio's DialCallStatus (completed, busy, no-answer, failed, canceled), or
+    # "abandoned": no agent in time, the safe-harbor message played, the call ends.
+    status: str
     duration_s: float = 0.0
+    agent: str = ""  # the extension of the agent who took the call
+    queue_s: float | None = None  # from the answer until the agent was on the line
 
 
 Reply = Done | SoundFailed | Collected | Recorded | Fetched | FetchFailed | HandedOff
@@ -181,6 +188,8 @@ class CallFacts:
     callee: str  # To
     contact: Mapping[str, str] = field(default_factory=dict)  # fields and attributes
     answered_by: str | None = None
+    campaign_id: int | None = None
+    lead_id: int | None = None
 
     def webhook_params(self) -> dict[str, str]:
         params = {
@@ -328,6 +337,12 @@ class _Run:
         reply = yield command
         status = reply.status if isinstance(reply, HandedOff) else "failed"
         self.variables["DialCallStatus"] = status
+        if isinstance(reply, HandedOff) and reply.agent:
+            self.variables["agent"] = reply.agent
+        if isinstance(reply, HandedOff) and reply.queue_s is not None:
+            self.variables["QueueTime"] = f"{reply.queue_s:.3f}"  # Twilio's name, in seconds
+        if status == ABANDONED:  # the law's message was said: nothing more may follow
+            return FlowResult("abandoned: no agent free in time", dict(self.variables))
         if verb.action is None:
             return None
         return (yield from self.follow(verb.action, verb.method, here, verb.line))

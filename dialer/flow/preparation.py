@@ -58,7 +58,14 @@ class CallPreparation:
             # The flow renders again on answer (and apologises if it cannot): a
             # speech failure here is worth a line in the log, not a lost attempt.
             log.warning("lead %d: speech not ready before the dial: %s", lead.id, exc)
-        return FlowRequest(self.runtime, self.start, values, self.opt_out(lead, number))
+        return FlowRequest(
+            self.runtime,
+            self.start,
+            values,
+            self.opt_out(lead, number),
+            campaign_id=lead.campaign_id,
+            lead_id=lead.id,
+        )
 
     def cancel(self) -> None:
         for task in self._warming.values():

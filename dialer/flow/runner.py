@@ -78,8 +78,18 @@ class SpeechRenderer(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class HandOffCall:
+    """The live call a hand-off takes over: its audio, who it is, and their opt-out."""
+
+    session: RtpSession
+    facts: CallFacts
+    opt_out: Callable[[], Awaitable[None]]
+    answered_at: float  # loop time of the answer: the safe harbor counts from it
+
+
 class HandOffHandler(Protocol):
-    async def hand_off(self, command: HandOff, session: RtpSession) -> HandedOff: ...
+    async def hand_off(self, command: HandOff, call: HandOffCall) -> HandedOff: ...
 
 
 class NoAgents:
@@ -88,7 +98,7 @@ class NoAgents:
     def __init__(self) -> None:
         self._said = False
 
-    async def hand_off(self, command: HandOff, session: RtpSession) -> HandedOff:
+    async def hand_off(self, command: HandOff, call: HandOffCall) -> HandedOff:
         if not self._said:
             log.warning("flow asked to hand a call to %s %r: no agents here", command.kind,
                         command.target)  # fmt: skip
@@ -178,6 +188,8 @@ class FlowRequest:
     start: FlowStart
     contact: Mapping[str, str] = field(default_factory=dict)  # fields and attributes
     opt_out: Callable[[], Awaitable[None]] | None = None  # the opt-out key was pressed
+    campaign_id: int | None = None  # whose agents take the person (a hand-off)
+    lead_id: int | None = None
 
 
 class CallFlow:
@@ -243,7 +255,8 @@ class CallFlow:
                 command.location, command.method, command.params
             )
         if isinstance(command, HandOff):
-            return await self.runtime.hand_off.hand_off(command, self.session)
+            call = HandOffCall(self.session, self.facts, self.opt_out, self.started_at)
+            return await self.runtime.hand_off.hand_off(command, call)
         assert isinstance(command, OptOut)
         await self.opt_out()
         return Done()

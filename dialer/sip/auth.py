@@ -2,7 +2,8 @@
 
 `DigestClient` answers WWW-Authenticate / Proxy-Authenticate challenges and reuses a nonce
 with an incrementing nonce count. `DigestServer` issues stateless nonces (a timestamp signed
-with HMAC) and verifies Authorization headers, for the registrar that agents' phones use.
+with HMAC) and verifies Authorization headers against a password or a stored HA1, for the
+registrar that agents' phones use.
 
 Supported: MD5, MD5-sess, SHA-256, SHA-256-sess; qop=auth, and no qop (RFC 2069) on the client.
 Not supported: qop=auth-int, userhash, charset. Secrets never appear in a repr or a message.
@@ -15,7 +16,7 @@ import hashlib
 import hmac
 import secrets
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -116,6 +117,14 @@ def _hash(algorithm: str, text: str) -> str:
     return hashlib.new(hash_name, text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
+def digest_ha1(algorithm: str, username: str, realm: str, password: str) -> str:
+    """H(username:realm:password), what a registrar may store instead of the password.
+    `algorithm` is MD5 or SHA-256 (the -sess variants start from the same value)."""
+    return _hash(
+        _canonical_algorithm(algorithm).removesuffix("-sess"), f"{username}:{realm}:{password}"
+    )
+
+
 def _digest_response(
     algorithm: str,
     username: str,
@@ -130,6 +139,20 @@ def _digest_response(
 ) -> str:
     """RFC 7616 3.4.1 (RFC 2617 3.2.2.1): the request-digest, lower-case hex."""
     ha1 = _hash(algorithm, f"{username}:{realm}:{password}")
+    return _response_from_ha1(algorithm, ha1, method, uri, nonce, qop, nc, cnonce)
+
+
+def _response_from_ha1(
+    algorithm: str,
+    ha1: str,
+    method: str,
+    uri: str,
+    nonce: str,
+    qop: str | None,
+    nc: str,
+    cnonce: str,
+) -> str:
+    """The request-digest from a stored H(username:realm:password)."""
     if _ALGORITHMS[algorithm][1]:
         ha1 = _hash(algorithm, f"{ha1}:{nonce}:{cnonce}")
     ha2 = _hash(algorithm, f"{method}:{uri}")
@@ -318,40 +341,56 @@ _NONCE_PAYLOAD = struct.Struct(">d8s")  # issue time, 8 random bytes
 _NONCE_MAC_BYTES = 16
 
 
+HA1Lookup = Callable[[str, str], str | None]
+"""(username, "MD5" or "SHA-256") -> that user's stored HA1 in lower-case hex, or None."""
+
+
 class DigestServer:
     """Issues and checks digest challenges for one realm, keeping no per-nonce state.
+
+    `algorithms` are offered in order of preference, one WWW-Authenticate value each
+    (RFC 7616 3.7, RFC 8760 2.4: SHA-256 before MD5); a client answers the first it
+    supports, and any offered algorithm is accepted. Credentials are checked against a
+    password (`verify`) or a stored HA1 (`verify_ha1`, what a registrar keeps instead).
 
     `now` should be wall-clock seconds if nonces are to survive a restart (with the same
     secret). Only qop=auth answers are accepted. A stateless server cannot see nonce-count
     replays: a captured Authorization verifies again until its nonce expires."""
 
     def __init__(
-        self, realm: str, secret: bytes, *, algorithm: str = "MD5", nonce_ttl: float = 300.0
+        self,
+        realm: str,
+        secret: bytes,
+        *,
+        algorithm: str = "MD5",
+        algorithms: Sequence[str] | None = None,
+        nonce_ttl: float = 300.0,
     ) -> None:
         self.realm = realm
-        self.algorithm = _canonical_algorithm(algorithm)
+        self.algorithms = tuple(_canonical_algorithm(a) for a in (algorithms or (algorithm,)))
+        self.algorithm = self.algorithms[0]
         self.nonce_ttl = nonce_ttl
-        if self.algorithm not in _ALGORITHMS:
-            raise ValueError(f"unsupported digest algorithm {algorithm!r}")
+        for name in self.algorithms:
+            if name not in _ALGORITHMS:
+                raise ValueError(f"unsupported digest algorithm {name!r}")
         if len(secret) < 16:
             raise ValueError("the nonce secret needs at least 16 bytes")
         self._secret = secret
 
     def __repr__(self) -> str:
         return (
-            f"DigestServer(realm={self.realm!r}, algorithm={self.algorithm!r}, "
+            f"DigestServer(realm={self.realm!r}, algorithms={self.algorithms!r}, "
             f"nonce_ttl={self.nonce_ttl!r})"
         )
 
-    def challenge(self, now: float, *, stale: bool = False) -> str:
+    def challenge(self, now: float, *, stale: bool = False, algorithm: str | None = None) -> str:
         """A WWW-Authenticate (or Proxy-Authenticate) value with a fresh signed nonce."""
-        payload = _NONCE_PAYLOAD.pack(now, secrets.token_bytes(8))
-        token = base64.urlsafe_b64encode(payload + self._sign(payload)).rstrip(b"=").decode()
-        value = (
-            f"Digest realm={_quote(self.realm)}, nonce={_quote(token)}, "
-            f'algorithm={self.algorithm}, qop="auth"'
-        )
-        return value + (", stale=true" if stale else "")
+        return self._challenge_value(self._new_nonce(now), algorithm or self.algorithm, stale)
+
+    def challenges(self, now: float, *, stale: bool = False) -> list[str]:
+        """One value per offered algorithm, preferred first, all with the same fresh nonce."""
+        nonce = self._new_nonce(now)
+        return [self._challenge_value(nonce, name, stale) for name in self.algorithms]
 
     def verify(
         self,
@@ -362,7 +401,27 @@ class DigestServer:
         *,
         request_uri: str | None = None,
     ) -> VerifyResult:
-        """Check an Authorization header value. Never raises on bad input."""
+        """Check an Authorization header value against a password. Never raises on bad input."""
+
+        def ha1_for(username: str, algorithm: str) -> str | None:
+            password = password_for(username)
+            # An unknown user costs the same hashing as a known one.
+            guess = password if password is not None else secrets.token_hex(16)
+            ha1 = digest_ha1(algorithm, username, self.realm, guess)
+            return ha1 if password is not None else None
+
+        return self.verify_ha1(authorization, method, ha1_for, now, request_uri=request_uri)
+
+    def verify_ha1(
+        self,
+        authorization: str,
+        method: str,
+        ha1_for: HA1Lookup,
+        now: float,
+        *,
+        request_uri: str | None = None,
+    ) -> VerifyResult:
+        """Check an Authorization header value against a stored HA1. Never raises on bad input."""
         try:
             scheme, params = _parse_auth_header(authorization)
         except AuthError as exc:
@@ -379,7 +438,8 @@ class DigestServer:
         username = params["username"]
         if params["realm"] != self.realm:
             return _bad(f"wrong realm {params['realm']!r}", username)
-        if _canonical_algorithm(params.get("algorithm", "MD5")) != self.algorithm:
+        algorithm = _canonical_algorithm(params.get("algorithm", "MD5"))
+        if algorithm not in self.algorithms:
             return _bad(f"wrong algorithm {params.get('algorithm')!r}", username)
         if params["qop"].lower() != "auth":
             return _bad(f"unsupported qop {params['qop']!r}", username)
@@ -391,13 +451,11 @@ class DigestServer:
         issued = self._issued_at(params["nonce"])
         if issued is None:
             return _bad("nonce not issued by us", username)
-        password = password_for(username)
-        expected = _digest_response(
-            self.algorithm,
-            username,
-            self.realm,
-            # An unknown user costs the same hashing as a known one.
-            password if password is not None else secrets.token_hex(16),
+        hash_name = algorithm.removesuffix("-sess")
+        ha1 = ha1_for(username, hash_name)
+        expected = _response_from_ha1(
+            algorithm,
+            ha1 if ha1 is not None else _random_ha1(hash_name),  # same cost for unknown users
             method,
             params["uri"],
             params["nonce"],
@@ -406,11 +464,22 @@ class DigestServer:
             params["cnonce"],
         )
         matched = hmac.compare_digest(expected.encode(), params["response"].lower().encode())
-        if password is None or not matched:
+        if ha1 is None or not matched:
             return _bad("wrong credentials", username)
         if not 0 <= now - issued <= self.nonce_ttl:
             return VerifyResult(VerifyStatus.STALE, username, "nonce expired")
         return VerifyResult(VerifyStatus.OK, username)
+
+    def _new_nonce(self, now: float) -> str:
+        payload = _NONCE_PAYLOAD.pack(now, secrets.token_bytes(8))
+        return base64.urlsafe_b64encode(payload + self._sign(payload)).rstrip(b"=").decode()
+
+    def _challenge_value(self, nonce: str, algorithm: str, stale: bool) -> str:
+        value = (
+            f"Digest realm={_quote(self.realm)}, nonce={_quote(nonce)}, "
+            f'algorithm={_canonical_algorithm(algorithm)}, qop="auth"'
+        )
+        return value + (", stale=true" if stale else "")
 
     def _sign(self, payload: bytes) -> bytes:
         message = self.realm.encode() + b"\0" + payload
@@ -428,6 +497,28 @@ class DigestServer:
             return None
         issued: float = _NONCE_PAYLOAD.unpack(payload)[0]
         return issued
+
+
+def _random_ha1(hash_name: str) -> str:
+    return secrets.token_hex(32 if hash_name == "SHA-256" else 16)
+
+
+def credentials_username(authorization: str) -> str | None:
+    """The username of Digest credentials, or None: cheap (no hashing), for rate limits."""
+    try:
+        scheme, params = _parse_auth_header(authorization)
+    except AuthError:
+        return None
+    return params.get("username") if scheme.lower() == "digest" else None
+
+
+def credentials_realm(authorization: str) -> str | None:
+    """The realm of Digest credentials, or None (to pick ours among several headers)."""
+    try:
+        scheme, params = _parse_auth_header(authorization)
+    except AuthError:
+        return None
+    return params.get("realm") if scheme.lower() == "digest" else None
 
 
 def _bad(reason: str, username: str | None = None) -> VerifyResult:

@@ -14,7 +14,11 @@ events for the application come out. In between, the endpoint:
   it comes from a trusted address, and no request from outside ever makes
   the endpoint send a request of its own. Toll fraud starts with a box that
   places calls for strangers; this one only dials for its own transaction
-  users (calls the application created).
+  users (calls the application created);
+- hands out-of-dialog REGISTERs to the agents' registrar when there is one
+  (403 without): a locked-out source is answered before any transaction is
+  made, so a flood costs neither memory nor hashing. The registrar's events
+  come out as `UserEvent`s of the registrar, its expiries join the timer heap.
 
 Timers: every transaction and user reports its next deadline; the endpoint
 keeps them in one heap and the shell arms a single timer for its top.
@@ -39,6 +43,7 @@ from dialer.sip.actions import (
 from dialer.sip.call import ALLOW, ALLOWED_METHODS
 from dialer.sip.errors import SipParseError
 from dialer.sip.message import Request, Response, build_response, new_branch
+from dialer.sip.registrar import Registrar
 from dialer.sip.screening import SUPPORTED_METHODS, Accept, Reject, refuse_method, screen
 from dialer.sip.transaction import (
     Deliver,
@@ -139,8 +144,9 @@ class _ServerEntry:
 
 
 class SipEndpoint:
-    def __init__(self, settings: EndpointSettings) -> None:
+    def __init__(self, settings: EndpointSettings, registrar: Registrar | None = None) -> None:
         self.settings = settings
+        self.registrar = registrar
         self.counters = EndpointCounters()
         self._clients: dict[TransactionKey, _ClientEntry] = {}
         self._servers: dict[TransactionKey, _ServerEntry] = {}
@@ -306,6 +312,12 @@ class SipEndpoint:
             if call is not None and request.to.tag == call.local_tag:
                 self.run(call, call.on_request(request, now), now)
             return  # never answer an ACK
+        if request.method == "REGISTER" and self.registrar is not None and not request.to.tag:
+            refusal = self.registrar.refuse_locked(request, origin, now)
+            if refusal is not None:
+                refusal.headers.add("Server", self.settings.user_agent)
+                self._send(refusal, origin)  # stateless: no transaction to keep for a flood
+                return
         reliable = origin.transport != "udp"
         tx: ServerTx
         if request.method == "INVITE":
@@ -349,7 +361,10 @@ class SipEndpoint:
         elif method == "CANCEL":
             self._respond(request, build_response(request, 481), now)
         elif method == "REGISTER":
-            self._respond(request, build_response(request, 403), now)
+            if self.registrar is None:
+                self._respond(request, build_response(request, 403), now)
+            else:
+                self.run(self.registrar, self.registrar.on_register(request, origin, now), now)
         elif method in SUPPORTED_METHODS:
             self._respond(request, build_response(request, 481), now)
         else:

@@ -10,9 +10,10 @@ Times are Unix seconds handed in as `now`; the store never reads a clock.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from dialer.agents.states import AgentState, AgentStateChange
 from dialer.campaign.model import (
     AttemptOutcome,
     AttemptState,
@@ -67,6 +68,27 @@ class ImportRejected(StoreError):
 
 class SchemaError(StoreError):
     """The database's schema cannot be used by this code (newer, or damaged)."""
+
+
+class AgentExists(StoreError):
+    """Another (not removed) agent has that extension: it is their SIP username."""
+
+    def __init__(self, extension: str) -> None:
+        super().__init__(f"extension {extension} is already an agent's")
+        self.extension = extension
+
+
+class InvalidAgent(StoreError, ValueError):
+    """An agent's field the rules refuse: a blank name, a bad extension, a weak password..."""
+
+
+class DispositionRefused(StoreError):
+    """The attempt cannot take this disposition (still in flight, another agent's...)."""
+
+    def __init__(self, attempt_id: int, reason: str) -> None:
+        super().__init__(f"attempt {attempt_id}: {reason}")
+        self.attempt_id = attempt_id
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -132,6 +154,9 @@ class Attempt:
     started_at: float
     result: AttemptOutcome | None  # None while in flight
     finished_at: float | None
+    agent_id: int | None = None  # the agent who took the call and recorded its disposition
+    disposition: str | None = None  # the agent's label for how the call went ("sale", ...)
+    notes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +175,65 @@ class DncEntry:
     campaign_id: int | None  # None: the global list, which every campaign obeys
     source: str  # where it came from: "cli", "import:FILE", "callee asked"...
     added_at: float
+
+
+@dataclass(frozen=True)
+class Agent:
+    """An agent as managers see them; their secrets are never part of it (`AgentSecrets`)."""
+
+    id: int
+    name: str
+    extension: str  # also their SIP username
+    campaigns: tuple[int, ...]  # empty: any campaign
+    skills: tuple[str, ...]
+    realm: str  # the digest realm their HA1s were computed in
+    created_at: float
+    updated_at: float
+    removed_at: float | None = None
+
+    def credentials_stale(self, realm: str) -> bool:
+        """The realm changed since the password was set: SIP logins fail until it is reset."""
+        return self.realm != realm
+
+
+@dataclass(frozen=True)
+class AgentSecrets:
+    """What the registrar checks a REGISTER against, looked up by SIP username."""
+
+    agent_id: int
+    username: str  # the extension
+    realm: str  # the HA1s are only good in this realm
+    ha1_md5: str = field(repr=False)
+    ha1_sha256: str = field(repr=False)
+
+    def ha1(self, algorithm: str) -> str:
+        """The HA1 for MD5(-sess) or SHA-256(-sess)."""
+        if algorithm.upper().startswith("SHA-256"):
+            return self.ha1_sha256
+        if algorithm.upper().startswith("MD5"):
+            return self.ha1_md5
+        raise ValueError(f"no HA1 kept for digest algorithm {algorithm!r}")
+
+
+@dataclass(frozen=True)
+class AgentStats:
+    """One agent over one interval [start, end), from the state history and the ledger."""
+
+    agent_id: int
+    start: float
+    end: float
+    calls: int  # times the agent went on_call (bridged to a person)
+    talk_s: float  # time on_call
+    dispositions: int  # attempts finished in the interval that the agent dispositioned
+    seconds_in: Mapping[AgentState, float]  # every state, zeros included; sums to end - start
+    state_at_end: AgentState  # as last recorded before `end` (logged_out if never)
+
+
+@dataclass(frozen=True)
+class DispositionRecorded:
+    attempt: Attempt  # with the disposition, notes and the merged variables
+    lead_state: LeadState  # the lead's state afterwards
+    goal_reached: bool  # the disposition's variables met the goal: the lead was completed
 
 
 class Repository(Protocol):
@@ -261,5 +345,64 @@ class Repository(Protocol):
     ) -> list[DncEntry]: ...
 
     def dnc_contains(self, number: str, campaign_id: int | None = None) -> bool: ...
+
+    # agents
+    def add_agent(
+        self,
+        name: str,
+        extension: str,
+        password: str,
+        realm: str,
+        *,
+        campaigns: Sequence[int] = (),
+        skills: Sequence[str] = (),
+        now: float,
+    ) -> Agent: ...
+
+    def get_agent(self, agent_id: int) -> Agent: ...
+
+    def agent_by_extension(self, extension: str) -> Agent | None: ...
+
+    def list_agents(self, *, include_removed: bool = False) -> list[Agent]: ...
+
+    def update_agent(
+        self,
+        agent_id: int,
+        *,
+        name: str | None = None,
+        campaigns: Sequence[int] | None = None,
+        skills: Sequence[str] | None = None,
+        now: float,
+    ) -> Agent: ...
+
+    def set_agent_password(
+        self, agent_id: int, password: str, realm: str, *, now: float
+    ) -> Agent: ...
+
+    def remove_agent(self, agent_id: int, *, now: float) -> None: ...
+
+    def agent_secrets(self, extension: str) -> AgentSecrets | None: ...
+
+    def check_agent_login(self, extension: str, password: str) -> Agent | None: ...
+
+    def record_agent_states(self, changes: Sequence[AgentStateChange]) -> None: ...
+
+    def agent_state_history(
+        self, agent_id: int, *, since: float, until: float
+    ) -> list[AgentStateChange]: ...
+
+    def record_disposition(
+        self,
+        attempt_id: int,
+        agent_id: int,
+        disposition: str,
+        notes: str,
+        variables: Mapping[str, str],
+        *,
+        now: float,
+        rules: RetryRules | None = None,
+    ) -> DispositionRecorded: ...
+
+    def agent_stats(self, agent_id: int, start: float, end: float) -> AgentStats: ...
 
     def close(self) -> None: ...

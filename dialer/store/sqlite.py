@@ -60,6 +60,7 @@ from dialer.store.repository import (
     ReconcileReport,
     SchemaError,
 )
+from dialer.store.sqlite_agents import AgentTables
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ _LEAD_COLUMNS = (
 )
 _ATTEMPT_COLUMNS = (
     "id, lead_id, campaign_id, number, state, started_at, outcome, sip_code, reason,"
-    " answered_by, variables, duration_s, finished_at"
+    " answered_by, variables, duration_s, finished_at, agent_id, disposition, notes"
 )
 # Merge rule for a phone already in the campaign (earlier in the file or an earlier
 # import): the later record wins for every field it fills in, attributes merge key
@@ -103,8 +104,9 @@ def _require_e164(number: str) -> None:
         raise InvalidNumber(number)
 
 
-class SqliteStore:
-    """Repository on one SQLite file; see the module docstring for the threading rule."""
+class SqliteStore(AgentTables):
+    """Repository on one SQLite file; see the module docstring for the threading rule.
+    The agent tables' methods come from `AgentTables` (dialer.store.sqlite_agents)."""
 
     def __init__(
         self,
@@ -738,4 +740,7 @@ def _attempt(row: sqlite3.Row) -> Attempt:
         started_at=row["started_at"],
         result=result,
         finished_at=row["finished_at"],
+        agent_id=row["agent_id"],
+        disposition=row["disposition"],
+        notes=row["notes"],
     )

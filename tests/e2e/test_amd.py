@@ -21,11 +21,10 @@ from dialer.campaign.answering import AnsweringPolicy
 from dialer.campaign.policy import RetryRules
 from dialer.campaign.settings import CampaignSettings
 from dialer.flow.interpreter import HandedOff, HandOff
-from dialer.flow.runner import FlowRequest, FlowRuntime
+from dialer.flow.runner import FlowRequest, FlowRuntime, HandOffCall
 from dialer.flow.validation import load_campaign_flow
 from media.amd import AmdSettings
 from media.g711 import ulaw_decode_samples
-from media.session import RtpSession
 from tests.e2e.audio_fixtures import (
     Pcm16,
     dominant_frequency,
@@ -235,7 +234,7 @@ class AgentsDesk:
     def __init__(self) -> None:
         self.asked: list[HandOff] = []
 
-    async def hand_off(self, command: HandOff, session: RtpSession) -> HandedOff:
+    async def hand_off(self, command: HandOff, call: HandOffCall) -> HandedOff:
         self.asked.append(command)
         return HandedOff("completed", 0.0)
 

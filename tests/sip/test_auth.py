@@ -6,12 +6,15 @@ import hashlib
 
 import pytest
 
+import dialer.sip.auth as auth
 from dialer.sip.auth import (
     AuthError,
     DigestChallenge,
     DigestClient,
     DigestServer,
     VerifyStatus,
+    credentials_username,
+    digest_ha1,
     select_challenge,
 )
 
@@ -345,3 +348,88 @@ def test_server_config_is_validated() -> None:
         DigestServer("r", b"short")
     with pytest.raises(ValueError):
         DigestServer("r", SECRET, algorithm="SHA-1")
+
+
+# --- server with stored HA1s (what the agents' registrar keeps) -----------------------------
+
+HA1S = {
+    (user, algorithm): digest_ha1(algorithm, user, "pbx.local", password)
+    for user, password in PASSWORDS.items()
+    for algorithm in ("MD5", "SHA-256")
+}
+
+
+def ha1_for(username: str, algorithm: str) -> str | None:
+    return HA1S.get((username, algorithm))
+
+
+def test_challenges_offer_every_algorithm_with_one_nonce_preferred_first() -> None:
+    server = DigestServer("pbx.local", SECRET, algorithms=("SHA-256", "MD5"))
+    offers = [DigestChallenge.parse(v) for v in server.challenges(5.0, stale=True)]
+    assert [c.algorithm for c in offers] == ["SHA-256", "MD5"]
+    assert len({c.nonce for c in offers}) == 1 and all(c.stale for c in offers)
+    assert DigestChallenge.parse(server.challenge(5.0)).algorithm == "SHA-256"
+    chosen = select_challenge(server.challenges(5.0))
+    assert chosen is not None and chosen.algorithm == "SHA-256"
+
+
+@pytest.mark.parametrize("algorithm", ["MD5", "SHA-256", "MD5-sess", "SHA-256-sess"])
+def test_server_verifies_against_a_stored_ha1(algorithm: str) -> None:
+    server = DigestServer("pbx.local", SECRET, algorithms=("SHA-256", "MD5", algorithm))
+    challenge = DigestChallenge.parse(server.challenge(0.0, algorithm=algorithm))
+    header = DigestClient("agent1", "s3cret").respond(challenge, "REGISTER", "sip:pbx.local")
+    result = server.verify_ha1(header, "REGISTER", ha1_for, 1.0, request_uri="sip:pbx.local")
+    assert result.ok and result.username == "agent1"
+    wrong = DigestClient("agent1", "guess").respond(challenge, "REGISTER", "sip:pbx.local")
+    assert server.verify_ha1(wrong, "REGISTER", ha1_for, 1.0).status is VerifyStatus.BAD
+    assert server.verify_ha1(header, "REGISTER", ha1_for, 301.0).stale
+
+
+def test_server_refuses_an_algorithm_it_did_not_offer() -> None:
+    md5_only = DigestServer("pbx.local", SECRET)
+    both = DigestServer("pbx.local", SECRET, algorithms=("SHA-256", "MD5"))
+    challenge = DigestChallenge.parse(both.challenge(0.0, algorithm="SHA-256"))
+    header = DigestClient("agent1", "s3cret").respond(challenge, "REGISTER", "sip:pbx.local")
+    assert both.verify_ha1(header, "REGISTER", ha1_for, 1.0).ok
+    result = md5_only.verify_ha1(header, "REGISTER", ha1_for, 1.0)
+    assert result.status is VerifyStatus.BAD and "algorithm" in result.reason
+
+
+@pytest.mark.parametrize("use_ha1", [True, False])
+def test_unknown_users_cost_the_same_hashing(
+    use_ha1: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = 0
+    real = auth._hash
+
+    def counting(algorithm: str, text: str) -> str:
+        nonlocal calls
+        calls += 1
+        return real(algorithm, text)
+
+    monkeypatch.setattr(auth, "_hash", counting)
+    server = DigestServer("pbx.local", SECRET)
+    work = {}
+    for user in ("agent1", "nobody"):
+        header = issue(server, 0.0, user, "guess")
+        calls = 0
+        if use_ha1:
+            result = server.verify_ha1(header, "REGISTER", ha1_for, 1.0)
+        else:
+            result = server.verify(header, "REGISTER", PASSWORDS.get, 1.0)
+        assert (result.status, result.reason) == (VerifyStatus.BAD, "wrong credentials")
+        work[user] = calls
+    assert work["agent1"] == work["nobody"] > 0
+
+
+def test_credentials_username_reads_without_hashing() -> None:
+    server = DigestServer("pbx.local", SECRET)
+    assert credentials_username(issue(server, 0.0, 'we"ird\\user', "x")) == 'we"ird\\user'
+    assert credentials_username("Basic YWdlbnQxOnMzY3JldA==") is None
+    assert credentials_username("garbage,,") is None
+
+
+def test_server_with_several_algorithms_is_validated() -> None:
+    with pytest.raises(ValueError):
+        DigestServer("r", SECRET, algorithms=("SHA-256", "SHA-1"))
+    assert "secret" not in repr(DigestServer("r", SECRET, algorithms=("SHA-256", "MD5")))

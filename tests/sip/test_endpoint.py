@@ -15,6 +15,7 @@ from dialer.sip.registration import (
     RegistrationFailed,
     RegistrationParams,
 )
+from tests.sip.test_registrar import Phone, registrar
 
 TRUNK = Destination("127.0.0.1", 5060, "udp")
 TRUNK_ADDR = ("127.0.0.1", 5060)
@@ -330,3 +331,43 @@ def test_unacked_reinvite_answer_ends_the_call_with_bye() -> None:
         ep.handle_timer(deadline)
         requests += [m for m in sent(ep) if isinstance(m, Request)]
     assert [r.method for r in requests][:1] == ["BYE"]
+
+
+# --- REGISTER: the agents' registrar ------------------------------------------------------
+
+
+def test_register_without_a_registrar_is_403() -> None:
+    ep = endpoint()
+    phone = Phone()
+    ep.receive(phone.request(expires=60), phone.source, "udp", 0.0)
+    (answer,) = sent(ep)
+    assert isinstance(answer, Response) and answer.status == 403
+
+
+def test_register_reaches_the_registrar_once_and_its_events_are_user_events() -> None:
+    reg = registrar()
+    ep = SipEndpoint(EndpointSettings(host="127.0.0.1", ports={"udp": 5070}), registrar=reg)
+    phone = Phone()
+    first = phone.request(expires=60)
+    ep.receive(first, phone.source, "udp", 0.0)
+    ep.receive(first, phone.source, "udp", 0.5)  # a retransmission: the transaction answers
+    challenges = sent(ep)
+    assert [m.status for m in challenges if isinstance(m, Response)] == [401, 401]
+    assert reg.counters.challenges == 1
+    challenge = challenges[0]
+    assert isinstance(challenge, Response)
+    ep.receive(phone.request(expires=60, authorization=phone.answer(challenge)), phone.source,
+               "udp", 1.0)  # fmt: skip
+    (ok,) = sent(ep)
+    assert isinstance(ok, Response) and ok.status == 200
+    assert ok.headers.get("Server") == "dialer"
+    (event,) = ep.take_events()
+    assert isinstance(event, UserEvent) and event.user is reg
+    # A tagged REGISTER is no dialog of ours: 481, and the registrar never sees it.
+    tagged = phone.request(expires=60).replace(
+        b"To: <sip:1001@127.0.0.1>", b"To: <sip:1001@127.0.0.1>;tag=x"
+    )
+    ep.receive(tagged, phone.source, "udp", 2.0)
+    (missing,) = sent(ep)
+    assert isinstance(missing, Response) and missing.status == 481
+    assert reg.counters.challenges == 1

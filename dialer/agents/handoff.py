@@ -1,0 +1,161 @@
+"""A live person to an agent: reserve, ring the agent's phone, bridge; or the safe harbor.
+
+`AgentHandOff` is the flow runtime's `HandOffHandler` once agents exist (a
+flow's `<Enqueue>`, or AMD's `on_human = agent`). The whole of it, from the
+moment the person is handed over to the moment both hear each other, must fit
+in `safe_harbor_s` (the FTC's 2 s): a ready agent is reserved at once or as
+soon as one frees up, their phone is rung for what is left of the window, and
+a phone that does not answer in time pauses its agent ("no answer") so the
+next person is not offered to it. When the window closes with nobody on the
+line, the person hears the safe-harbor message (who called, and how to opt
+out; the opt-out key works while it plays and just after), and the call ends
+as abandoned.
+
+Only the queue hand-off is served: a `<Dial>` to a number or an address would
+let a flow (or a webhook) make the dialer call anywhere, which is toll fraud's
+front door; it fails, said once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from actors.agent_pool import NO_ANSWER, NO_PHONE, LiveAgentPool
+from dialer.agents.leg import AgentLeg
+from dialer.config import AgentSettings
+from dialer.flow.interpreter import ABANDONED, HandedOff, HandOff
+from dialer.flow.runner import HandOffCall, SpeechRenderer
+from dialer.runtime import Dialer
+from media.audiofile import load_ulaw
+from media.bridge import AudioBridge
+from media.ports import RtpPortsExhausted
+from media.session import RtpSessionError
+
+log = logging.getLogger("dialer.agents")
+
+OPT_OUT_LISTEN_S = 3.0  # after the safe-harbor message, for the opt-out key
+
+
+class AgentHandOff:
+    def __init__(
+        self,
+        dialer: Dialer,
+        agents: LiveAgentPool,
+        settings: AgentSettings,
+        speech: SpeechRenderer,
+        *,
+        opt_out_key: str = "9",
+    ) -> None:
+        self.dialer = dialer
+        self.agents = agents
+        self.settings = settings
+        self.speech = speech
+        self.opt_out_key = opt_out_key
+        self._safe_harbor: bytes | None = None
+        self._refused_dial = False
+
+    async def prepare(self) -> None:
+        """Render the safe-harbor message now: when it is needed there is no time to."""
+        await self.safe_harbor_audio()
+
+    async def safe_harbor_audio(self) -> bytes:
+        if self._safe_harbor is None:
+            if self.settings.safe_harbor_file:
+                self._safe_harbor = load_ulaw(Path(self.settings.safe_harbor_file))
+            else:
+                self._safe_harbor = await self.speech.render_async(
+                    self.settings.safe_harbor_message
+                )
+        return self._safe_harbor
+
+    async def hand_off(self, command: HandOff, call: HandOffCall) -> HandedOff:
+        if command.kind != "queue":
+            if not self._refused_dial:
+                log.warning("flow asked to <Dial> %s %r: only agents in queues are bridged",
+                            command.kind, command.target)  # fmt: skip
+                self._refused_dial = True
+            return HandedOff("failed")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.safe_harbor_s
+        campaign_id = call.facts.campaign_id
+        while (remaining := deadline - loop.time()) > 0:
+            agent_id = await self.agents.reserve(campaign_id, remaining)
+            if agent_id is None:
+                break
+            leg = await self._ring(agent_id, call, deadline - loop.time())
+            if leg is None:
+                continue
+            try:
+                return await self._bridge(agent_id, leg, call)
+            finally:
+                await leg.close()
+        return await self._abandon(call)
+
+    async def _ring(self, agent_id: int, call: HandOffCall, within_s: float) -> AgentLeg | None:
+        """The agent's phone, answered within `within_s`; None (agent released) otherwise."""
+        phone = self.agents.phones.get(agent_id)
+        if phone is None:
+            self.agents.release(agent_id, pause_reason=NO_PHONE)
+            return None
+        try:
+            leg = await AgentLeg.ring(
+                self.dialer,
+                phone,
+                caller_number=call.facts.callee,
+                caller_name=call.facts.contact.get("customerName", ""),
+                answer_timeout_s=min(self.settings.agent_answer_timeout_s, max(within_s, 0.1)),
+                max_duration_s=self.dialer.config.limits.max_call_duration_s,
+            )
+        except (RtpPortsExhausted, RtpSessionError) as exc:
+            log.warning("agent %d not rung: %s", agent_id, exc)
+            self.agents.release(agent_id)
+            return None
+        try:
+            async with asyncio.timeout(max(within_s, 0.1)):
+                answered = await leg.answered()
+        except TimeoutError:
+            answered = False
+        if not answered:
+            await leg.close()
+            self.agents.release(agent_id, pause_reason=NO_ANSWER)
+            return None
+        return leg
+
+    async def _bridge(self, agent_id: int, leg: AgentLeg, call: HandOffCall) -> HandedOff:
+        self.agents.connect(agent_id)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        call.session.stop_playback()
+        bridge = AudioBridge(call.session, leg.session)
+        seat = self.agents.pool.seats.get(agent_id)
+        extension = seat.extension if seat is not None else str(agent_id)
+        queue_s = round(started - call.answered_at, 3)
+        log.info("call %s bridged to agent %s, %.0f ms after the answer", call.facts.call_sid,
+                 extension, queue_s * 1000)  # fmt: skip
+        try:
+            ended = await leg.wait_ended()  # the agent hung up (the person: we are cancelled)
+            log.info("agent %s left call %s: %s", extension, call.facts.call_sid, ended.reason)
+        finally:
+            bridge.close()
+            self.agents.hang_up(agent_id)
+        return HandedOff("completed", round(loop.time() - started, 3), extension, queue_s)
+
+    async def _abandon(self, call: HandOffCall) -> HandedOff:
+        log.info("call %s: no agent within %.1f s, safe-harbor message", call.facts.call_sid,
+                 self.settings.safe_harbor_s)  # fmt: skip
+        session = call.session
+        session.stop_playback()
+        while not session.dtmf.empty():  # keys from before the message are not an answer
+            session.dtmf.get_nowait()
+        await session.play(await self.safe_harbor_audio())
+        if self.opt_out_key:
+            try:
+                async with asyncio.timeout(OPT_OUT_LISTEN_S):
+                    while (await session.dtmf.get()).digit != self.opt_out_key:
+                        pass
+                await call.opt_out()
+            except TimeoutError:
+                pass
+        return HandedOff(ABANDONED)

@@ -1,0 +1,141 @@
+"""The agent's side of a bridged call: our INVITE to the phone an agent registered.
+
+`AgentLeg` rings the agent's registered Contact (sent to the address the
+REGISTER came from, so a phone behind NAT is reached where it is), with the
+person's name and number as the caller (the SIP phone's screen pop), and says
+whether the phone answered within `answer_timeout_s`. The dialer only ever
+calls phones that registered with a password: no request from outside makes it
+call anywhere. `close()` hangs up on every path and frees the RTP port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from dialer.calling import HANGUP_GRACE_S
+from dialer.runtime import Dialer
+from dialer.sip.actions import Destination
+from dialer.sip.call import CallAnswered, CallEnded, CallParams, MediaChanged, OutboundCall
+from media.sdp import SdpError
+from media.session import RtpSession
+
+log = logging.getLogger("dialer.agents")
+
+
+@dataclass(frozen=True)
+class AgentPhone:
+    """Where an agent's phone is: its registered Contact, and where to send to reach it."""
+
+    contact: str  # the Request-URI
+    destination: Destination
+
+
+class AgentLeg:
+    def __init__(self, dialer: Dialer, session: RtpSession, call: OutboundCall) -> None:
+        self.dialer = dialer
+        self.session = session
+        self.call = call
+        self.events: asyncio.Queue[object] = asyncio.Queue()
+        self.ended: CallEnded | None = None
+
+    @classmethod
+    async def ring(
+        cls,
+        dialer: Dialer,
+        phone: AgentPhone,
+        *,
+        caller_number: str,
+        caller_name: str,
+        answer_timeout_s: float,
+        max_duration_s: float,
+    ) -> AgentLeg:
+        """Open the media and send the INVITE (RtpPortsExhausted, RtpSessionError)."""
+        config = dialer.config
+        transport = dialer.transport
+        assert transport is not None, "the dialer is not started"
+        session = await RtpSession.open(
+            dialer.ports,
+            dialer.clock,
+            config.rtp.bind_host,
+            advertised_host=config.sip.advertised_host,
+            dead_air_timeout=0,  # the person's leg guards the call
+        )
+        host = config.sip.advertised_host
+        host = f"[{host}]" if ":" in host else host  # an IPv6 literal in a URI
+        port = config.sip.bind_port
+        params = CallParams(
+            target=phone.contact,
+            destination=phone.destination,
+            from_uri=f"sip:{_user(caller_number)}@{host}:{port}",
+            contact=f"sip:dialer@{host}:{port}",
+            sdp_offer=session.local_offer().encode(),
+            caller_name=caller_name,
+            user_agent=config.sip.user_agent,
+            ring_timeout_s=answer_timeout_s,
+            max_duration_s=max_duration_s,
+            max_redirects=0,  # a phone that redirects is not an agent we bridge to
+        )
+        call = OutboundCall(
+            params,
+            answer_offer=session.reoffer_answerer,
+            make_offer=lambda: session.local_offer().encode(),
+        )
+        leg = cls(dialer, session, call)
+        transport.start_call(call, call.start(transport.now), leg.events.put_nowait)
+        return leg
+
+    async def answered(self) -> bool:
+        """Wait for the phone: True once it answered with usable media."""
+        while True:
+            event = await self.events.get()
+            if isinstance(event, CallEnded):
+                self.ended = event
+                return False
+            if isinstance(event, CallAnswered):
+                try:
+                    self.session.apply_answer(event.sdp.decode("utf-8", "replace"))
+                except SdpError as exc:
+                    log.warning("agent phone %s: unusable answer: %s", self.call.params.target,
+                                exc)  # fmt: skip
+                    self.hang_up("unusable SDP answer")
+                    continue
+                return True
+
+    async def wait_ended(self) -> CallEnded:
+        """Follow the answered call until it ends (re-INVITEs for hold are answered)."""
+        while self.ended is None:
+            event = await self.events.get()
+            if isinstance(event, CallEnded):
+                self.ended = event
+            elif isinstance(event, MediaChanged):
+                pass  # answered by the call through session.reoffer_answerer
+        return self.ended
+
+    def hang_up(self, reason: str) -> None:
+        transport = self.dialer.transport
+        if transport is not None and not self.call.ended:
+            transport.run(self.call, self.call.hangup(transport.now, reason))
+
+    async def close(self) -> None:
+        """Hang up if still up, wait a little for the BYE or CANCEL to finish, free media."""
+        try:
+            if not self.call.ended:
+                self.hang_up("bridge over")
+                try:
+                    async with asyncio.timeout(HANGUP_GRACE_S):
+                        await self.wait_ended()
+                except TimeoutError:
+                    pass
+        finally:
+            self.session.close()
+            if self.dialer.transport is not None:
+                self.dialer.transport.forget(self.call)
+
+
+def _user(number: str) -> str:
+    """A caller number fit for a SIP URI's user part (anything odd becomes 'dialer')."""
+    cleaned = number.strip()
+    ok = cleaned and all(c.isalnum() or c in "+-_.*#" for c in cleaned)
+    return cleaned if ok else "dialer"
