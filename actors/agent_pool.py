@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from dialer.agents.leg import AgentPhone
+from dialer.agents.endpoint import AgentEndpoint
 from dialer.agents.pool import AgentPool, AgentSeat, Assigned, WaitExpired
 from dialer.agents.states import AgentState, AgentStateChange
 
@@ -28,7 +28,8 @@ log = logging.getLogger("dialer.agents")
 # from that phone, which proves it is there again, ends them.
 NO_ANSWER = "no answer"
 NO_PHONE = "no phone registered"
-DIALER_PAUSES = frozenset({NO_ANSWER, NO_PHONE})
+AGENT_LOST = "lost mid-call"  # a browser that closed, a network that went
+DIALER_PAUSES = frozenset({NO_ANSWER, NO_PHONE, AGENT_LOST})
 
 RecordChanges = Callable[[Sequence[AgentStateChange]], Awaitable[None]]
 
@@ -44,7 +45,7 @@ class LiveAgentPool:
         self.pool = pool
         self.record = record
         self.wall_clock = wall_clock
-        self.phones: dict[int, AgentPhone] = {}
+        self.phones: dict[int, AgentEndpoint] = {}
         self._waiting: dict[int, asyncio.Future[int | None]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._changes: asyncio.Queue[list[AgentStateChange]] = asyncio.Queue()
@@ -57,7 +58,8 @@ class LiveAgentPool:
     def seat(self, seat: AgentSeat) -> None:
         self.pool.seat(seat)
 
-    def phone_registered(self, agent_id: int, phone: AgentPhone) -> None:
+    def phone_registered(self, agent_id: int, phone: AgentEndpoint) -> None:
+        """The agent's phone (or console) is there: logged in and ready, or just moved."""
         if agent_id not in self.pool.seats:
             log.warning("agent %d registered but is not seated: ignored", agent_id)
             return

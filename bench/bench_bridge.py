@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 
 from actors.agent_pool import LiveAgentPool  # noqa: E402
 from dialer.agents.handoff import AgentHandOff  # noqa: E402
-from dialer.agents.leg import AgentPhone  # noqa: E402
+from dialer.agents.leg import SipPhone  # noqa: E402
 from dialer.agents.pool import AgentPool, AgentSeat  # noqa: E402
 from dialer.calling import CallRequest, place_call  # noqa: E402
 from dialer.config import (  # noqa: E402
@@ -86,7 +86,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, object]:
             for i, phone in enumerate(phones, start=1):
                 live.seat(AgentSeat(i, f"Agent {i}", f"10{i:02d}"))
                 live.phone_registered(
-                    i, AgentPhone(phone.uri, Destination(LOOPBACK, phone.sip_port))
+                    i, SipPhone(dialer, phone.uri, Destination(LOOPBACK, phone.sip_port))
                 )
             # A person waits up to 5 s here: the figure is the time to bridge, not abandonment.
             flows.hand_off = AgentHandOff(dialer, live, AgentSettings(safe_harbor_s=5.0),

@@ -225,6 +225,14 @@ class AgentSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    enabled: bool = True  # `dialer serve` serves the agent console (and later the API)
+    bind_host: str = _setting("127.0.0.1", _host)
+    port: int = _setting(8080, _range(1, 65535))
+    session_ttl_s: float = _setting(43200.0, _range(60, 30 * 86400))
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = _setting("info", _one_of(*LOG_LEVELS))
 
@@ -239,6 +247,7 @@ class Config:
     tts: TtsSettings = field(default_factory=TtsSettings)
     flows: FlowSettings = field(default_factory=FlowSettings)
     agents: AgentSettings = field(default_factory=AgentSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     def trunk(self, name: str) -> TrunkSettings:

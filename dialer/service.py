@@ -301,7 +301,7 @@ async def serve(config: Config, db: Path, *, poll_s: float = 1.0) -> int:
             AgentPool(wrap_up_s=config.agents.wrap_up_s),
             record=lambda changes: store.run(lambda s: s.record_agent_states(changes)),
         )
-        directory.live = agents
+        directory.live, directory.dialer = agents, dialer
         dialer.add_agent_listener(directory.on_registrar_event)
         await directory.refresh()
 

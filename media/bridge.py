@@ -12,10 +12,21 @@ stays bounded when a far end sends in bursts. An empty relay sends silence.
 from __future__ import annotations
 
 from collections.abc import Callable
-
-from media.session import ReceivedAudio, RtpSession
+from typing import Protocol
 
 FRAME_BYTES = 160  # 20 ms of 8 kHz μ-law
+
+
+class HeardAudio(Protocol):
+    def ulaw(self) -> bytes: ...
+
+
+class AudioPort(Protocol):
+    """One side of a bridge: an `RtpSession`, or a browser's WebRTC audio."""
+
+    live_audio: Callable[[], bytes | None] | None  # pulled every 20 ms when nothing plays
+
+    def listen(self, hook: Callable[[HeardAudio], None]) -> Callable[[], None]: ...
 
 
 class FrameRelay:
@@ -60,13 +71,13 @@ class FrameRelay:
 class AudioBridge:
     """Joins `a` and `b` until `close()`; each side's prompts still play over the bridge."""
 
-    def __init__(self, a: RtpSession, b: RtpSession) -> None:
+    def __init__(self, a: AudioPort, b: AudioPort) -> None:
         self.a, self.b = a, b
         self.a_to_b = FrameRelay()
         self.b_to_a = FrameRelay()
         self._stops: list[Callable[[], None]] = [
-            a.listen(lambda frame: self.a_to_b.push(_ulaw(frame))),
-            b.listen(lambda frame: self.b_to_a.push(_ulaw(frame))),
+            a.listen(lambda frame: self.a_to_b.push(frame.ulaw())),
+            b.listen(lambda frame: self.b_to_a.push(frame.ulaw())),
         ]
         b.live_audio = self.a_to_b.pull
         a.live_audio = self.b_to_a.pull
@@ -78,7 +89,3 @@ class AudioBridge:
         for session, relay in ((self.a, self.b_to_a), (self.b, self.a_to_b)):
             if session.live_audio == relay.pull:
                 session.live_audio = None
-
-
-def _ulaw(frame: ReceivedAudio) -> bytes:
-    return frame.ulaw()

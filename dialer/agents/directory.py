@@ -17,8 +17,9 @@ from __future__ import annotations
 import logging
 
 from actors.agent_pool import LiveAgentPool
-from dialer.agents.leg import AgentPhone
+from dialer.agents.leg import SipPhone
 from dialer.agents.pool import AgentSeat
+from dialer.runtime import Dialer
 from dialer.sip.registrar import AgentCredentials, AgentRegistered, AgentUnregistered
 from dialer.store.worker import StoreWorker
 
@@ -30,6 +31,7 @@ class AgentDirectory:
         self.store = store
         self.realm = realm
         self.live: LiveAgentPool | None = None  # set once the loop runs
+        self.dialer: Dialer | None = None  # rings the phones that register
         self._credentials: dict[str, AgentCredentials] = {}
         self._stale_said: set[int] = set()
 
@@ -71,10 +73,11 @@ class AgentDirectory:
             self.live.pool.unseat(gone, self.live.wall_clock())
 
     def on_registrar_event(self, event: object) -> None:
-        if self.live is None:
+        if self.live is None or self.dialer is None:
             return
         if isinstance(event, AgentRegistered):
             binding = event.binding
-            self.live.phone_registered(event.agent_id, AgentPhone(binding.contact, binding.source))
+            phone = SipPhone(self.dialer, binding.contact, binding.source)
+            self.live.phone_registered(event.agent_id, phone)
         elif isinstance(event, AgentUnregistered) and event.remaining == 0:
             self.live.phone_gone(event.agent_id, f"phone {event.reason}")

@@ -22,16 +22,14 @@ import asyncio
 import logging
 from pathlib import Path
 
-from actors.agent_pool import NO_ANSWER, NO_PHONE, LiveAgentPool
-from dialer.agents.leg import AgentLeg
+from actors.agent_pool import AGENT_LOST, NO_ANSWER, NO_PHONE, LiveAgentPool
+from dialer.agents.endpoint import AgentCallLeg, AgentUnreachable, CallOffer
 from dialer.config import AgentSettings
 from dialer.flow.interpreter import ABANDONED, HandedOff, HandOff
 from dialer.flow.runner import HandOffCall, SpeechRenderer
 from dialer.runtime import Dialer
 from media.audiofile import load_ulaw
 from media.bridge import AudioBridge
-from media.ports import RtpPortsExhausted
-from media.session import RtpSessionError
 
 log = logging.getLogger("dialer.agents")
 
@@ -93,22 +91,26 @@ class AgentHandOff:
                 await leg.close()
         return await self._abandon(call)
 
-    async def _ring(self, agent_id: int, call: HandOffCall, within_s: float) -> AgentLeg | None:
+    async def _ring(self, agent_id: int, call: HandOffCall, within_s: float) -> AgentCallLeg | None:
         """The agent's phone, answered within `within_s`; None (agent released) otherwise."""
         phone = self.agents.phones.get(agent_id)
         if phone is None:
             self.agents.release(agent_id, pause_reason=NO_PHONE)
             return None
+        facts = call.facts
+        offer = CallOffer(
+            call_sid=facts.call_sid,
+            caller_number=facts.callee,
+            caller_name=facts.contact.get("customerName", ""),
+            answer_timeout_s=min(self.settings.agent_answer_timeout_s, max(within_s, 0.1)),
+            max_duration_s=self.dialer.config.limits.max_call_duration_s,
+            contact=facts.contact,
+            campaign_id=facts.campaign_id,
+            lead_id=facts.lead_id,
+        )
         try:
-            leg = await AgentLeg.ring(
-                self.dialer,
-                phone,
-                caller_number=call.facts.callee,
-                caller_name=call.facts.contact.get("customerName", ""),
-                answer_timeout_s=min(self.settings.agent_answer_timeout_s, max(within_s, 0.1)),
-                max_duration_s=self.dialer.config.limits.max_call_duration_s,
-            )
-        except (RtpPortsExhausted, RtpSessionError) as exc:
+            leg = await phone.ring(offer)
+        except AgentUnreachable as exc:
             log.warning("agent %d not rung: %s", agent_id, exc)
             self.agents.release(agent_id)
             return None
@@ -123,28 +125,37 @@ class AgentHandOff:
             return None
         return leg
 
-    async def _bridge(self, agent_id: int, leg: AgentLeg, call: HandOffCall) -> HandedOff:
+    async def _bridge(self, agent_id: int, leg: AgentCallLeg, call: HandOffCall) -> HandedOff:
         self.agents.connect(agent_id)
         loop = asyncio.get_running_loop()
         started = loop.time()
         call.session.stop_playback()
-        bridge = AudioBridge(call.session, leg.session)
+        bridge = AudioBridge(call.session, leg.audio)
         seat = self.agents.pool.seats.get(agent_id)
         extension = seat.extension if seat is not None else str(agent_id)
         queue_s = round(started - call.answered_at, 3)
         log.info("call %s bridged to agent %s, %.0f ms after the answer", call.facts.call_sid,
                  extension, queue_s * 1000)  # fmt: skip
         try:
-            ended = await leg.wait_ended()  # the agent hung up (the person: we are cancelled)
-            log.info("agent %s left call %s: %s", extension, call.facts.call_sid, ended.reason)
+            reason = await leg.wait_ended()  # the agent hung up (the person: we are cancelled)
+            log.info("agent %s left call %s: %s", extension, call.facts.call_sid, reason)
         finally:
             bridge.close()
             self.agents.hang_up(agent_id)
+        if leg.lost:  # not a hang-up: the person must not be left in silence
+            self.agents.pause(agent_id, AGENT_LOST)
+            await self._say_safe_harbor(call)
+            return HandedOff(ABANDONED, round(loop.time() - started, 3), extension, queue_s)
         return HandedOff("completed", round(loop.time() - started, 3), extension, queue_s)
 
     async def _abandon(self, call: HandOffCall) -> HandedOff:
         log.info("call %s: no agent within %.1f s, safe-harbor message", call.facts.call_sid,
                  self.settings.safe_harbor_s)  # fmt: skip
+        await self._say_safe_harbor(call)
+        return HandedOff(ABANDONED)
+
+    async def _say_safe_harbor(self, call: HandOffCall) -> None:
+        """Who called and how to opt out, with the opt-out key heard during and after."""
         session = call.session
         session.stop_playback()
         while not session.dtmf.empty():  # keys from before the message are not an answer
@@ -158,4 +169,3 @@ class AgentHandOff:
                 await call.opt_out()
             except TimeoutError:
                 pass
-        return HandedOff(ABANDONED)

@@ -1,6 +1,7 @@
-"""The agent's side of a bridged call: our INVITE to the phone an agent registered.
+"""The agent's side of a bridged call: our INVITE to the SIP phone an agent registered.
 
-`AgentLeg` rings the agent's registered Contact (sent to the address the
+`SipPhone` is a registered phone as an `AgentEndpoint`; `AgentLeg` rings its
+Contact (sent to the address the
 REGISTER came from, so a phone behind NAT is reached where it is), with the
 person's name and number as the caller (the SIP phone's screen pop), and says
 whether the phone answered within `answer_timeout_s`. The dialer only ever
@@ -14,22 +15,31 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from dialer.agents.endpoint import AgentUnreachable, CallOffer
 from dialer.calling import HANGUP_GRACE_S
 from dialer.runtime import Dialer
 from dialer.sip.actions import Destination
-from dialer.sip.call import CallAnswered, CallEnded, CallParams, MediaChanged, OutboundCall
+from dialer.sip.call import CallAnswered, CallEnded, CallParams, OutboundCall
+from media.ports import RtpPortsExhausted
 from media.sdp import SdpError
-from media.session import RtpSession
+from media.session import RtpSession, RtpSessionError
 
 log = logging.getLogger("dialer.agents")
 
 
 @dataclass(frozen=True)
-class AgentPhone:
+class SipPhone:
     """Where an agent's phone is: its registered Contact, and where to send to reach it."""
 
+    dialer: Dialer
     contact: str  # the Request-URI
     destination: Destination
+
+    async def ring(self, offer: CallOffer) -> AgentLeg:
+        try:
+            return await AgentLeg.ring(self.dialer, self, offer)
+        except (RtpPortsExhausted, RtpSessionError) as exc:
+            raise AgentUnreachable(str(exc)) from exc
 
 
 class AgentLeg:
@@ -40,18 +50,18 @@ class AgentLeg:
         self.events: asyncio.Queue[object] = asyncio.Queue()
         self.ended: CallEnded | None = None
 
+    @property
+    def audio(self) -> RtpSession:
+        return self.session
+
+    @property
+    def lost(self) -> bool:
+        return False  # a SIP phone that vanishes is noticed by the person's leg
+
     @classmethod
-    async def ring(
-        cls,
-        dialer: Dialer,
-        phone: AgentPhone,
-        *,
-        caller_number: str,
-        caller_name: str,
-        answer_timeout_s: float,
-        max_duration_s: float,
-    ) -> AgentLeg:
-        """Open the media and send the INVITE (RtpPortsExhausted, RtpSessionError)."""
+    async def ring(cls, dialer: Dialer, phone: SipPhone, offer: CallOffer) -> AgentLeg:
+        """Open the media and send the INVITE (RtpPortsExhausted, RtpSessionError); the
+        person's name and number are the caller's (the phone's screen pop)."""
         config = dialer.config
         transport = dialer.transport
         assert transport is not None, "the dialer is not started"
@@ -68,13 +78,13 @@ class AgentLeg:
         params = CallParams(
             target=phone.contact,
             destination=phone.destination,
-            from_uri=f"sip:{_user(caller_number)}@{host}:{port}",
+            from_uri=f"sip:{_user(offer.caller_number)}@{host}:{port}",
             contact=f"sip:dialer@{host}:{port}",
             sdp_offer=session.local_offer().encode(),
-            caller_name=caller_name,
+            caller_name=offer.caller_name,
             user_agent=config.sip.user_agent,
-            ring_timeout_s=answer_timeout_s,
-            max_duration_s=max_duration_s,
+            ring_timeout_s=offer.answer_timeout_s,
+            max_duration_s=offer.max_duration_s,
             max_redirects=0,  # a phone that redirects is not an agent we bridge to
         )
         call = OutboundCall(
@@ -103,15 +113,14 @@ class AgentLeg:
                     continue
                 return True
 
-    async def wait_ended(self) -> CallEnded:
-        """Follow the answered call until it ends (re-INVITEs for hold are answered)."""
+    async def wait_ended(self) -> str:
+        """Follow the answered call until it ends (re-INVITEs for hold are answered by the
+        call through session.reoffer_answerer); why it ended."""
         while self.ended is None:
             event = await self.events.get()
             if isinstance(event, CallEnded):
                 self.ended = event
-            elif isinstance(event, MediaChanged):
-                pass  # answered by the call through session.reoffer_answerer
-        return self.ended
+        return self.ended.reason
 
     def hang_up(self, reason: str) -> None:
         transport = self.dialer.transport

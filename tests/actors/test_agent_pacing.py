@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from actors.agent_pacing import AgentPacing
 from actors.agent_pool import LiveAgentPool
-from dialer.agents.leg import AgentPhone
+from dialer.agents.leg import SipPhone
 from dialer.agents.pool import AgentPool, AgentSeat
 from dialer.calling import CallReport
 from dialer.campaign.abandonment import AbandonmentMeter
@@ -20,7 +20,8 @@ class FakeClock:
         return self.now
 
 
-PHONE = AgentPhone("sip:a@127.0.0.1:5999", Destination("127.0.0.1", 5999))
+NOWHERE = Destination("127.0.0.1", 5999)
+PHONE = SipPhone(None, "sip:a@127.0.0.1:5999", NOWHERE)  # type: ignore[arg-type]  # never rung
 
 
 def progressive(live: LiveAgentPool, woken: list[int]) -> AgentPacing:

@@ -16,7 +16,7 @@ import pytest
 
 from actors.agent_pool import LiveAgentPool
 from dialer.agents.handoff import AgentHandOff
-from dialer.agents.leg import AgentPhone
+from dialer.agents.leg import SipPhone
 from dialer.agents.pool import AgentPool, AgentSeat
 from dialer.agents.states import AgentState, AgentStateChange
 from dialer.calling import CallReport
@@ -90,7 +90,7 @@ async def test_a_person_and_an_agent_hear_each_other_through_the_bridge(
         ) as phone,
     ):
         dialer = await make_dialer(person.address)
-        live.phone_registered(1, AgentPhone(phone.uri, Destination(LOOPBACK, phone.sip_port)))
+        live.phone_registered(1, SipPhone(dialer, phone.uri, Destination(LOOPBACK, phone.sip_port)))
         assert live.pool.state(1) is AgentState.READY
         flows = agent_desk(runtime, dialer, live)
         report: CallReport = await call(
@@ -171,9 +171,9 @@ async def test_an_agent_whose_phone_does_not_answer_is_paused_and_the_next_one_r
     ):
         dialer = await make_dialer(person.address)
         # Ann has waited longest, so she is offered the call first: her phone only rings.
-        silent = AgentPhone(silent_phone.uri, Destination(LOOPBACK, silent_phone.sip_port))
+        silent = SipPhone(dialer, silent_phone.uri, Destination(LOOPBACK, silent_phone.sip_port))
         live.phone_registered(1, silent)
-        live.phone_registered(2, AgentPhone(phone.uri, Destination(LOOPBACK, phone.sip_port)))
+        live.phone_registered(2, SipPhone(dialer, phone.uri, Destination(LOOPBACK, phone.sip_port)))
         flows = agent_desk(runtime, dialer, live, agent_answer_timeout_s=1.0)
         report = await call(
             dialer, person.uri(), flow=FlowRequest(flows, QUEUE, CONTACT, campaign_id=7)

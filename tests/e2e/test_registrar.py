@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from dialer.agents.leg import AgentLeg, AgentPhone
+from dialer.agents.endpoint import CallOffer
+from dialer.agents.leg import SipPhone
 from dialer.config import AgentSettings, Config, RtpSettings, SipSettings
 from dialer.runtime import Dialer
 from dialer.sip.auth import digest_ha1
@@ -153,13 +154,9 @@ async def test_baresip_registers_as_an_agent_with_digest_auth_and_auto_answers(
         assert registrar.binding_for("1001", desk.dialer.now) == binding
         assert registrar.counters.challenges >= 1  # it got in by answering the challenge
         # The dialer rings the phone where it registered, and it answers by itself.
-        leg = await AgentLeg.ring(
-            desk.dialer,
-            AgentPhone(binding.contact, binding.source),
-            caller_number="+15550100",
-            caller_name="Jane Doe",
-            answer_timeout_s=10,
-            max_duration_s=30,
+        phone_there = SipPhone(desk.dialer, binding.contact, binding.source)
+        leg = await phone_there.ring(
+            CallOffer("call-1", "+15550100", "Jane Doe", answer_timeout_s=10, max_duration_s=30)
         )
         try:
             assert await asyncio.wait_for(leg.answered(), 15), phone.log_tail()

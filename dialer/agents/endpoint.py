@@ -1,0 +1,53 @@
+"""What the hand-off needs of an agent's phone, whatever it is: a SIP phone or a browser.
+
+An `AgentEndpoint` is where an agent takes calls (a registered SIP phone, the
+agent console over WebRTC). `ring(offer)` offers it a person and returns the
+`AgentCallLeg`: whether the agent answered, their audio for the bridge, and
+how the call ended. `lost` says the agent vanished mid-call (a browser closed,
+a network gone) rather than hung up: then the person is not left in silence
+but given the safe-harbor message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from media.bridge import AudioPort
+
+
+class AgentUnreachable(Exception):
+    """The endpoint could not even be offered the call (no media port, no connection)."""
+
+
+@dataclass(frozen=True)
+class CallOffer:
+    """A person offered to an agent: what their screen shows, and how long to answer."""
+
+    call_sid: str
+    caller_number: str
+    caller_name: str
+    answer_timeout_s: float
+    max_duration_s: float
+    contact: Mapping[str, str] = field(default_factory=dict)  # the screen pop
+    campaign_id: int | None = None
+    lead_id: int | None = None
+
+
+class AgentCallLeg(Protocol):
+    @property
+    def audio(self) -> AudioPort: ...
+
+    @property
+    def lost(self) -> bool: ...
+
+    async def answered(self) -> bool: ...
+
+    async def wait_ended(self) -> str: ...  # why it ended
+
+    async def close(self) -> None: ...
+
+
+class AgentEndpoint(Protocol):
+    async def ring(self, offer: CallOffer) -> AgentCallLeg: ...
