@@ -8,6 +8,12 @@ to the goal value. A retryable outcome is rescheduled after its delay until
 that outcome recorded; the attempt ledger keeps what happened. A lead with a
 secondary number has it dialled at once when the primary was not answered.
 A callee who pressed the opt-out key is never called again (do_not_call).
+
+An abandoned call (a person answered, no agent was free in time, the
+safe-harbor message played) is final unless the rules re-queue it
+(`retry_abandoned`, the retry key "abandoned"); then, unless an agent is
+guaranteed to be there (progressive dialing), not within `abandoned_cooldown_s`
+(72 h by default: the person was called once already for nothing).
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from dialer.campaign.model import AnsweredBy, AttemptOutcome, CallOutcome, LeadEvent
+from dialer.flow.interpreter import ABANDONED as ABANDONED  # also a retry key
 
 VOICEMAIL = "voicemail"  # a retry key: answered, but by a machine
+DIAL_STATUS = "DialCallStatus"  # the flow variable a hand-off to agents sets
 OPTED_OUT = "opted_out"  # the flow variable set when the callee pressed the opt-out key
 DEFAULT_RETRY_OUTCOMES = frozenset({CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.FAILED})
 
@@ -36,6 +44,9 @@ class RetryRules:
     machine_cooldown_s: float = 0.0  # a number a machine answered waits this long (UK: 24 h)
     goal_variable: str | None = None  # e.g. "confirmed": completed only when set to goal_value
     goal_value: str = "true"
+    retry_abandoned: bool = False  # re-queue people no agent took in time
+    abandoned_cooldown_s: float = 72 * 3600.0  # ... but not sooner than this
+    agent_guaranteed: bool = False  # progressive: the recall has its agent, no cooldown
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -43,12 +54,13 @@ class RetryRules:
         if (
             self.retry_delay_s < 0
             or self.machine_cooldown_s < 0
+            or self.abandoned_cooldown_s < 0
             or any(d < 0 for d in self.delay_by_outcome.values())
         ):
             raise RulesError("retry delays cannot be negative")
         known = {o.value for o in CallOutcome}
         unknown = (set(self.retry_outcomes) - known) | (
-            set(self.delay_by_outcome) - known - {VOICEMAIL}
+            set(self.delay_by_outcome) - known - {VOICEMAIL, ABANDONED}
         )
         if unknown:
             raise RulesError(f"unknown outcomes {sorted(unknown)}; known: {sorted(known)}")
@@ -84,7 +96,10 @@ def after_attempt(
         return NextStep(LeadEvent.BLOCK, None, "the callee opted out")
     outcome = str(result.outcome)
     machine = rules.retry_voicemail and result.answered_by == AnsweredBy.MACHINE
-    reached = outcome == CallOutcome.COMPLETED and not machine
+    answered = outcome == CallOutcome.COMPLETED
+    if answered and result.variables.get(DIAL_STATUS) == ABANDONED:
+        return _after_abandoned(rules, attempts_made, now)
+    reached = answered and not machine
     if reached:
         if rules.goal_variable is None:
             return NextStep(LeadEvent.COMPLETE, None, "reached")
@@ -114,3 +129,14 @@ def after_attempt(
         # unless an agent is sure to be there. No agent is guaranteed here: wait it out.
         delay = rules.machine_cooldown_s
     return NextStep(LeadEvent.RESCHEDULE, now + delay, f"{retry_key}: retry in {delay:g}s")
+
+
+def _after_abandoned(rules: RetryRules, attempts_made: int, now: float) -> NextStep:
+    if not rules.retry_abandoned:
+        return NextStep(LeadEvent.COMPLETE, None, "abandoned: no agent free in time")
+    if attempts_made >= rules.max_attempts:
+        return NextStep(LeadEvent.EXHAUST, None, f"abandoned after {attempts_made} attempts")
+    delay = rules.delay_for(ABANDONED)
+    if not rules.agent_guaranteed:
+        delay = max(delay, rules.abandoned_cooldown_s)
+    return NextStep(LeadEvent.RESCHEDULE, now + delay, f"abandoned: recall in {delay:g}s")

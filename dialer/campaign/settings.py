@@ -47,7 +47,7 @@ from dialer.campaign.compliance import (
     RecipientHours,
     resolve_zone,
 )
-from dialer.campaign.policy import DEFAULT_RETRY_OUTCOMES, RetryRules, RulesError
+from dialer.campaign.policy import ABANDONED, DEFAULT_RETRY_OUTCOMES, RetryRules, RulesError
 from dialer.campaign.predictive import DialingMode
 from dialer.campaign.schedule import (
     Daily,
@@ -129,10 +129,11 @@ class CampaignSettings:
         """The retry rules as they apply: AMD's `retry_later` retries machines, and its
         UK rule keeps a machine's number waiting a day."""
         answering = self.answering
+        rules = replace(self.retry, agent_guaranteed=self.mode == DialingMode.PROGRESSIVE)
         if not answering.enabled:
-            return self.retry
+            return rules
         return replace(
-            self.retry,
+            rules,
             retry_voicemail=self.retry.retry_voicemail or answering.retries_machines,
             machine_cooldown_s=max(self.retry.machine_cooldown_s, answering.machine_cooldown_s),
         )
@@ -262,6 +263,7 @@ def _hours_to_text(hours: RecipientHours | None) -> str | None:
 
 def _retry_to_dict(rules: RetryRules) -> dict[str, Any]:
     outcomes = sorted(rules.retry_outcomes) + ([VOICEMAIL] if rules.retry_voicemail else [])
+    outcomes += [ABANDONED] if rules.retry_abandoned else []
     goal = f"{rules.goal_variable}={rules.goal_value}" if rules.goal_variable else None
     return {
         "max_attempts": rules.max_attempts,
@@ -269,6 +271,7 @@ def _retry_to_dict(rules: RetryRules) -> dict[str, Any]:
         "delay_by_outcome": dict(rules.delay_by_outcome),
         "outcomes": outcomes,
         "goal": goal,
+        "abandoned_cooldown_s": rules.abandoned_cooldown_s,
     }
 
 
@@ -284,14 +287,17 @@ def _retry_from_dict(values: _Reader) -> RetryRules:
     goal = values.parsed("goal", parse_goal, None)
     max_attempts = values.get("max_attempts", int, defaults.max_attempts)
     delay_s = values.get("delay_s", float, defaults.retry_delay_s)
+    cooldown_s = values.get("abandoned_cooldown_s", float, defaults.abandoned_cooldown_s)
     values.refuse_unknown()
     try:
         return RetryRules(
             max_attempts=max_attempts,
             retry_delay_s=delay_s,
             delay_by_outcome={key: float(delay) for key, delay in delays.items()},
-            retry_outcomes=frozenset(o for o in outcomes if o != VOICEMAIL),
+            retry_outcomes=frozenset(o for o in outcomes if o not in (VOICEMAIL, ABANDONED)),
             retry_voicemail=VOICEMAIL in outcomes,
+            retry_abandoned=ABANDONED in outcomes,
+            abandoned_cooldown_s=cooldown_s,
             goal_variable=goal[0] if goal else None,
             goal_value=goal[1] if goal else defaults.goal_value,
         )

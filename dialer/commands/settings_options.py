@@ -32,7 +32,7 @@ from dialer.campaign.answering import (
 )
 from dialer.campaign.compliance import CallingWindow, ComplianceError, resolve_zone
 from dialer.campaign.model import CallOutcome
-from dialer.campaign.policy import RetryRules, RulesError
+from dialer.campaign.policy import ABANDONED, RetryRules, RulesError
 from dialer.campaign.schedule import (
     Daily,
     Monthly,
@@ -54,7 +54,7 @@ from dialer.campaign.settings import (
 )
 from media.amd import AmdSettings
 
-_OUTCOMES = sorted({*(o.value for o in CallOutcome), VOICEMAIL})
+_OUTCOMES = sorted({*(o.value for o in CallOutcome), VOICEMAIL, ABANDONED})
 _SCHEDULE_OPTIONS = ("start_at", "repeat", "start_now")
 _RECURRENCE_OPTIONS = ("at", "every", "on", "day", "starts", "until", "times")
 _OPTION_OF = {
@@ -102,6 +102,12 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
     )
     retry.add_argument(
         "--goal", metavar="VAR=VALUE", help="retry until the flow sets this (none: any answer)"
+    )
+    retry.add_argument(
+        "--abandoned-cooldown",
+        type=float,
+        metavar="SECONDS",
+        help="with --retry-on abandoned: no recall sooner, unless progressive (default 72 h)",
     )
 
     hours = parser.add_argument_group("calling hours")
@@ -210,7 +216,10 @@ def _retry(args: argparse.Namespace, rules: RetryRules) -> RetryRules:
     if args.retry_on is not None:
         outcomes = {part.strip() for part in args.retry_on.split(",") if part.strip()}
         changes["retry_voicemail"] = VOICEMAIL in outcomes
-        changes["retry_outcomes"] = frozenset(outcomes - {VOICEMAIL})
+        changes["retry_abandoned"] = ABANDONED in outcomes
+        changes["retry_outcomes"] = frozenset(outcomes - {VOICEMAIL, ABANDONED})
+    if args.abandoned_cooldown is not None:
+        changes["abandoned_cooldown_s"] = args.abandoned_cooldown
     if args.goal is not None:
         if args.goal.lower() == "none":
             changes["goal_variable"] = None
