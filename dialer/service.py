@@ -52,6 +52,7 @@ from dialer.runtime import Dialer
 from dialer.store.repository import Campaign
 from dialer.store.sqlite import SqliteStore
 from dialer.store.worker import StoreWorker
+from dialer.web.app import start_web
 from media.audiofile import AudioFileError, load_ulaw
 
 log = logging.getLogger("dialer.service")
@@ -314,7 +315,10 @@ async def serve(config: Config, db: Path, *, poll_s: float = 1.0) -> int:
         log.info("serving (store %s)", db)
         await reconcile_idle_campaigns(store, time.time())
         waiting: set[int] = set()
+        web_runner = None
         try:
+            if config.web.enabled:
+                web_runner = await start_web(store, agents, config.web)
             while not stop.is_set():
                 await start_due_campaigns(host, store, waiting)
                 await directory.refresh()
@@ -322,6 +326,8 @@ async def serve(config: Config, db: Path, *, poll_s: float = 1.0) -> int:
                     await asyncio.wait_for(stop.wait(), poll_s)
         finally:
             await host.close()
+            if web_runner is not None:  # the consoles log out before the agents close
+                await web_runner.cleanup()
             await agents.close()
             await dialer.close()
     finally:

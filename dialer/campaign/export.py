@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Protocol, TextIO
 
+from dialer.campaign.model import AttemptOutcome
 from dialer.store.repository import Attempt, Lead
 
 __all__ = [
@@ -178,8 +179,14 @@ def _ledger_summary(lead: Lead, attempts: Sequence[Attempt]) -> list[str]:
         _text(sum(durations)) if durations else "",
         str(answered[-1]) if answered else "",
         guard_formula(_json(finished[-1].variables)) if finished else "",
-        "",  # agent: the hand-off to agents does not record one yet
+        _agent_of(finished),
     ]
+
+
+def _agent_of(results: Sequence[AttemptOutcome]) -> str:
+    """The extension of the last agent who took one of the lead's calls."""
+    agents = [r.variables.get("agent", "") for r in results if r.variables.get("agent")]
+    return guard_formula(agents[-1]) if agents else ""
 
 
 def iso_utc(seconds: float | None) -> str | None:

@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dialer.campaign.abandonment import WINDOW_DAYS
 from dialer.campaign.export import iso_utc
 from dialer.campaign.model import (
     FINAL_CAMPAIGN_STATES,
@@ -54,6 +55,7 @@ from dialer.store.repository import Campaign, Repository, StoreError
 from dialer.store.sqlite import SqliteStore
 from tts.engines import Engines
 
+ABANDONMENT_WINDOW_S = WINDOW_DAYS * 86400.0
 _CONTROLS = {
     "pause": CampaignEvent.PAUSE,
     "resume": CampaignEvent.RESUME,
@@ -158,7 +160,10 @@ def _store_command(store: Repository, args: argparse.Namespace, config: Config) 
     if command == "show":
         campaign = store.get_campaign(args.campaign)
         progress = _progress(store, campaign.id)
-        return describe(campaign) | {"progress": progress.to_dict(now)}
+        return describe(campaign) | {
+            "progress": progress.to_dict(now),
+            "abandonment": _abandonment(store, campaign, now),
+        }
     if command == "duplicate":
         copy = store.duplicate_campaign(args.campaign, now=now)
         return _summary(store.get_campaign(copy)) | {"copied_from": args.campaign}
@@ -254,6 +259,23 @@ def _summary(campaign: Campaign) -> dict[str, Any]:
 
 def _settings(args: argparse.Namespace, base: CampaignSettings) -> CampaignSettings:
     return apply_settings_options(args, base, today=datetime.now(UTC).date())
+
+
+def _abandonment(store: Repository, campaign: Campaign, now: float) -> dict[str, Any]:
+    """The abandonment meter: people no agent took in time, of those handed to agents, over
+    the last 30 days and today (UTC), against the campaign's limit."""
+    limit = campaign.settings.get("abandon_limit", CampaignSettings.abandon_limit)
+    live, lost = store.hand_off_counts(campaign.id, now - ABANDONMENT_WINDOW_S)
+    live_today, lost_today = store.hand_off_counts(campaign.id, now - now % 86400)
+    return {
+        "limit": limit,
+        "live_30d": live,
+        "abandoned_30d": lost,
+        "rate_30d": round(lost / live, 4) if live else 0.0,
+        "live_today": live_today,
+        "abandoned_today": lost_today,
+        "rate_today": round(lost_today / live_today, 4) if live_today else 0.0,
+    }
 
 
 def _progress(store: Repository, campaign_id: int) -> Progress:

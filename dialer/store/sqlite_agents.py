@@ -284,6 +284,16 @@ class AgentTables:
         ).fetchone()
         return AgentState.LOGGED_OUT if row is None else AgentState(row["state"])
 
+    def hand_off_counts(self, campaign_id: int, since: float) -> tuple[int, int]:
+        row = self._db.execute(
+            "SELECT count(*) AS live,"
+            " coalesce(sum(json_extract(variables, '$.DialCallStatus') = 'abandoned'), 0) AS lost"
+            " FROM attempts WHERE campaign_id = ? AND state = 'finished' AND finished_at >= ?"
+            " AND json_extract(variables, '$.DialCallStatus') IN ('completed', 'abandoned')",
+            (campaign_id, since),
+        ).fetchone()
+        return int(row["live"]), int(row["lost"])
+
     def agent_stats(self, agent_id: int, start: float, end: float) -> AgentStats:
         """Time in each state over [start, end) from the history (the last state before
         `start` carries in, the last one runs to `end`: pass `min(end of day, now)` for

@@ -83,7 +83,7 @@ async def test_a_registered_agent_takes_every_person_of_a_progressive_campaign(
                 audio_in=write_wav(tmp_path / "agent.wav", voice),
                 record_dir=tmp_path / "heard",
                 timeout_s=90,
-            ):
+            ) as phone:
                 await wait_for(
                     lambda: query(db, "SELECT 1 FROM agent_state_changes WHERE state='ready'"),
                     20,
@@ -94,6 +94,14 @@ async def test_a_registered_agent_takes_every_person_of_a_progressive_campaign(
                         query(db, "SELECT count(*) FROM attempts WHERE state='finished'") == [(3,)]
                     ),
                     90,
+                )
+                phone.command("quit")  # baresip unregisters on its way out: logged out
+                await wait_for(
+                    lambda: (
+                        query(db, "SELECT state FROM agent_state_changes ORDER BY id DESC LIMIT 1")
+                        == [("logged_out",)]
+                    ),
+                    15,
                 )
         finally:
             service.terminate()
@@ -116,10 +124,16 @@ async def test_a_registered_agent_takes_every_person_of_a_progressive_campaign(
     for dump in heard:
         samples, _ = read_wav_pcm16(dump)
         assert best_alignment(voice[:12000], samples).score > 0.6, dump
+    code, out, _ = await dialer("campaign", "show", "1", "--db", str(db), "--json")
+    meter = json.loads(out)["abandonment"]
+    assert (meter["live_30d"], meter["abandoned_30d"], meter["limit"]) == (3, 0, 0.03)
+    export = tmp_path / "results.csv"
+    code, _, err = await dialer("campaign", "export", "1", "--out", str(export), "--db", str(db))
+    assert code == 0, err
+    assert all(row.endswith(",1001") for row in export.read_text().splitlines()[1:]), export
     states = [row[0] for row in query(db, "SELECT state FROM agent_state_changes ORDER BY id")]
     assert states[:2] == ["paused", "ready"]
     assert states.count("on_call") == 3 and states.count("wrap_up") == 3
-    assert states[-1] == "logged_out"  # baresip unregistered when it quit
 
 
 @pytest.mark.parametrize("mode", ["predictive", "ratio"])

@@ -577,3 +577,17 @@ def test_a_version_3_database_with_data_migrates_to_4(db_path: Path, tmp_path: P
     }
     assert {"agents_live_extension", "agent_state_changes_by_agent", "attempts_by_agent"} <= indexes
     after.close()
+
+
+def test_hand_off_counts_are_the_abandonment_meter(store: SqliteStore, campaign: int) -> None:
+    statuses = ["completed", "abandoned", "completed", None]  # None: never handed to agents
+    for i, status in enumerate(statuses):
+        phone = f"+1415555020{i}"
+        lead = lead_in(store, campaign, phone)
+        attempt = store.begin_attempt(lead, phone, T0 + i)
+        variables = {"DialCallStatus": status} if status else {}
+        outcome = AttemptOutcome(CallOutcome.COMPLETED, 200, "", variables=variables)
+        store.finish_attempt(attempt, outcome, T0 + 100 * i, then=LeadEvent.COMPLETE)
+    assert store.hand_off_counts(campaign, since=T0) == (3, 1)
+    assert store.hand_off_counts(campaign, since=T0 + 150) == (1, 0)  # the older two are out
+    assert store.hand_off_counts(campaign + 1, since=T0) == (0, 0)

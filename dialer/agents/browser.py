@@ -1,0 +1,481 @@
+"""The agent console in a browser, as an `AgentEndpoint`: ring, answer, bridge, dispositions.
+
+`BrowserConsole` is one logged-in agent's console: the page's connection (a
+`ConsoleLink`: JSON messages both ways, whatever carries them) and its WebRTC
+audio (`BrowserAudio`, negotiated when the page connects, kept up meanwhile).
+`ring(offer)` sends the screen pop and returns a `BrowserLeg`, answered when
+the page says so (its Answer button, or its auto-answer).
+
+The page going away is not a hang-up: mid-call, the leg ends `lost` (the
+hand-off pauses the agent and gives the person the safe-harbor message); while
+ringing, it was not answered. `BrowserConsoles` keeps a console through a
+short grace after its page disconnects, so a reload or a network blip finds it
+again (same agent, same state); past the grace the agent is logged out. An
+idle agent (ready, in wrap-up) is paused while no page is there, with the
+dialer's own reason, which the page's return ends: nobody is offered to a
+console that cannot ring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+import time
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from actors.agent_pool import NO_PHONE, LiveAgentPool
+from dialer.agents.endpoint import AgentUnreachable, CallOffer
+from dialer.agents.states import AgentState, AgentStateChange
+from dialer.campaign.model import AttemptState, IllegalTransition
+from dialer.campaign.policy import RetryRules
+from dialer.campaign.settings import CampaignSettings, SettingsError
+from dialer.store.repository import Agent, Attempt, DispositionRecorded, Repository, StoreError
+from dialer.store.worker import StoreWorker
+from media.webrtc import BrowserAudio
+
+log = logging.getLogger("dialer.agents")
+
+PAUSE_REASONS = ("break", "lunch", "training", "meeting", "coaching", "other")
+RECONNECT_GRACE_S = 5.0  # a reload, a network blip: the console waits this long for its page
+DISPOSITION_WAIT_S = 10.0  # the campaign closes the attempt just after the call
+DISPOSITION_POLL_S = 0.2
+HISTORY_SHOWN = 10  # previous attempts in the screen pop
+CALLS_KEPT = 20  # calls a console can still disposition
+
+AGENT_HUNG_UP = "agent hung up"
+CONSOLE_LOST = "console connection lost"
+
+
+class ConsoleLink(Protocol):
+    """The page's connection: `send` queues a message (never blocks), `close` ends it."""
+
+    def send(self, message: Mapping[str, object]) -> None: ...
+
+    def close(self, reason: str) -> None: ...
+
+
+class ConsoleError(Exception):
+    """A console request that cannot be done; the message is for the agent."""
+
+
+@dataclass(frozen=True)
+class ConsoleCall:
+    """A call the console took, for its disposition."""
+
+    call_sid: str
+    campaign_id: int | None
+    lead_id: int | None
+    attempt_id: int | None  # the lead's attempt in flight when it rang
+
+
+class BrowserLeg:
+    """A call offered to a browser agent: answered by the page, ended by it or by us."""
+
+    def __init__(self, console: BrowserConsole, offer: CallOffer) -> None:
+        self.console = console
+        self.offer = offer
+        self._decided = asyncio.Event()
+        self._picked_up = False
+        self._over = asyncio.Event()
+        self.reason = ""
+        self._lost = False
+        self.closed = False
+
+    @property
+    def audio(self) -> BrowserAudio:
+        return self.console.audio
+
+    @property
+    def lost(self) -> bool:
+        return self._lost
+
+    @property
+    def call_sid(self) -> str:
+        return self.offer.call_sid
+
+    async def answered(self) -> bool:
+        await self._decided.wait()
+        return self._picked_up
+
+    async def wait_ended(self) -> str:
+        await self._over.wait()
+        return self.reason
+
+    def pick_up(self) -> None:
+        if not self._decided.is_set():
+            self._picked_up = True
+            self._decided.set()
+
+    def end(self, reason: str, *, lost: bool = False) -> None:
+        """The agent's side is over: hung up, or (`lost`) gone while the person waits."""
+        if self._over.is_set():
+            return
+        self._lost = lost and self._picked_up
+        self.reason = reason
+        self._decided.set()  # a ring that ends like this was not answered
+        self._over.set()
+
+    async def close(self) -> None:
+        """The call is over for the hand-off: tell the page (a missed ring, or the end)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.end("call over")
+        self.console.call_over(self)
+
+
+class BrowserConsole:
+    """One logged-in agent's console; an `AgentEndpoint`."""
+
+    def __init__(self, agent: Agent, live: LiveAgentPool, store: StoreWorker) -> None:
+        self.agent = agent
+        self.live = live
+        self.store = store
+        self.audio = BrowserAudio()
+        self.audio.on_connection_state = self._on_media_state
+        self.link: ConsoleLink | None = None
+        self.leg: BrowserLeg | None = None
+        self.calls: dict[str, ConsoleCall] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def agent_id(self) -> int:
+        return self.agent.id
+
+    # -- the hand-off's side -------------------------------------------------------------
+
+    async def ring(self, offer: CallOffer) -> BrowserLeg:
+        link = self.link
+        if link is None:
+            raise AgentUnreachable("the agent's console is not connected")
+        if self.leg is not None and not self.leg.closed:
+            raise AgentUnreachable("the agent's console is on another call")
+        leg = BrowserLeg(self, offer)
+        self.leg = leg
+        link.send(
+            {
+                "type": "ring",
+                "call_sid": offer.call_sid,
+                "number": offer.caller_number,
+                "name": offer.caller_name,
+                "contact": dict(offer.contact),
+                "campaign_id": offer.campaign_id,
+                "lead_id": offer.lead_id,
+                "answer_timeout_s": offer.answer_timeout_s,
+            }
+        )
+        # What the store knows comes after the ring: the person is waiting (2 s, all told).
+        self._spawn(self._screen_pop_history(offer))
+        return leg
+
+    def call_over(self, leg: BrowserLeg) -> None:
+        if self.leg is leg:
+            self.leg = None
+        if self.link is not None:
+            self.link.send({"type": "ended", "call_sid": leg.call_sid, "reason": leg.reason,
+                            "answered": leg._picked_up})  # fmt: skip
+
+    async def _screen_pop_history(self, offer: CallOffer) -> None:
+        lead_id, campaign_id = offer.lead_id, offer.campaign_id
+        attempts: list[Attempt] = []
+        if lead_id is not None and campaign_id is not None:
+            try:
+                attempts = await self.store.run(lambda s: _lead_attempts(s, campaign_id, lead_id))
+            except StoreError as exc:
+                log.warning("agent %s: no history for lead %d: %s", self.agent.extension,
+                            lead_id, exc)  # fmt: skip
+        in_flight = [a.id for a in attempts if a.state is AttemptState.IN_FLIGHT]
+        self._remember(
+            ConsoleCall(offer.call_sid, campaign_id, lead_id, in_flight[-1] if in_flight else None)
+        )
+        previous = [a for a in attempts if a.state is AttemptState.FINISHED][-HISTORY_SHOWN:]
+        if self.link is not None:
+            self.link.send(
+                {
+                    "type": "history",
+                    "call_sid": offer.call_sid,
+                    "attempts": [_attempt_view(a) for a in reversed(previous)],
+                }
+            )
+
+    def _remember(self, call: ConsoleCall) -> None:
+        self.calls[call.call_sid] = call
+        while len(self.calls) > CALLS_KEPT:
+            del self.calls[next(iter(self.calls))]
+
+    # -- the page's side -----------------------------------------------------------------
+
+    def hello(self) -> dict[str, object]:
+        status = self.live.pool.status.get(self.agent_id)
+        leg = self.leg
+        return {
+            "type": "hello",
+            "agent": {
+                "id": self.agent.id,
+                "name": self.agent.name,
+                "extension": self.agent.extension,
+            },
+            "pause_reasons": list(PAUSE_REASONS),
+            "state": _state_view(status.change()) if status is not None else None,
+            "call": leg.call_sid if leg is not None and not leg.closed else None,
+        }
+
+    def push_state(self, change: AgentStateChange) -> None:
+        if self.link is not None:
+            self.link.send(_state_view(change))
+
+    async def handle(self, message: Mapping[str, object]) -> dict[str, object] | None:
+        """One request from the page; the reply (None: nothing to say). ConsoleError for a
+        request that cannot be done, with what to tell the agent."""
+        kind = message.get("type")
+        if kind == "offer":
+            return {"type": "webrtc_answer", "sdp": await self.audio.answer(_text(message, "sdp"))}
+        if kind == "ready":
+            self._change(lambda: self.live.ready(self.agent_id))
+        elif kind == "pause":
+            reason = _text(message, "reason")
+            if reason not in PAUSE_REASONS:
+                raise ConsoleError(f"pause reasons are {', '.join(PAUSE_REASONS)}")
+            self._change(lambda: self.live.pause(self.agent_id, reason))
+        elif kind == "pick_up":
+            leg = self._leg(message)
+            leg.pick_up()
+            return {"type": "connected", "call_sid": leg.call_sid}
+        elif kind == "hangup":
+            self._leg(message).end(AGENT_HUNG_UP)
+        elif kind == "disposition":
+            return await self._disposition(message)
+        elif kind == "stats":
+            return await self.stats()
+        else:
+            raise ConsoleError(f"unknown request {kind!r}")
+        return None
+
+    def _change(self, change: Callable[[], None]) -> None:
+        try:
+            change()
+        except IllegalTransition:
+            state = self.live.pool.state(self.agent_id)
+            raise ConsoleError(f"not now: the agent is {state}") from None
+
+    def _leg(self, message: Mapping[str, object]) -> BrowserLeg:
+        leg = self.leg
+        if leg is None or leg.closed or leg.call_sid != _text(message, "call_sid"):
+            raise ConsoleError("that call is over")
+        return leg
+
+    async def _disposition(self, message: Mapping[str, object]) -> dict[str, object]:
+        call_sid = _text(message, "call_sid")
+        call = self.calls.get(call_sid)
+        if call is None or call.lead_id is None or call.campaign_id is None:
+            raise ConsoleError("this call has no contact to record a disposition for")
+        variables = message.get("variables", {})
+        if not isinstance(variables, dict) or not all(
+            isinstance(v, str) for v in variables.values()
+        ):
+            raise ConsoleError("variables are names with text values")
+        disposition, notes = _text(message, "disposition"), _text(message, "notes", "")
+        try:
+            attempt_id = call.attempt_id or await self._latest_attempt(call)
+            await self._wait_finished(attempt_id)
+            agent_id, now = self.agent_id, self.live.wall_clock()
+            rules = await self._rules(call.campaign_id)
+            recorded: DispositionRecorded = await self.store.run(
+                lambda s: s.record_disposition(
+                    attempt_id, agent_id, disposition, notes, variables, now=now, rules=rules
+                )
+            )
+        except StoreError as exc:
+            raise ConsoleError(f"disposition not recorded: {exc}") from None
+        return {"type": "disposition_saved", "call_sid": call_sid,
+                "goal_reached": recorded.goal_reached,
+                "lead_state": str(recorded.lead_state)}  # fmt: skip
+
+    async def _latest_attempt(self, call: ConsoleCall) -> int:
+        campaign_id, lead_id = call.campaign_id, call.lead_id
+        assert campaign_id is not None and lead_id is not None
+        attempts = await self.store.run(lambda s: _lead_attempts(s, campaign_id, lead_id))
+        if not attempts:
+            raise ConsoleError("no attempt of this contact is in the ledger")
+        return attempts[-1].id
+
+    async def _wait_finished(self, attempt_id: int) -> None:
+        """The campaign writes the attempt's outcome just after the call: wait for it, a
+        little (the store refuses a disposition while the call is in flight)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(DISPOSITION_WAIT_S):
+                while True:
+                    attempt = await self.store.run(lambda s: s.get_attempt(attempt_id))
+                    if attempt.state is AttemptState.FINISHED:
+                        return
+                    await asyncio.sleep(DISPOSITION_POLL_S)
+
+    async def _rules(self, campaign_id: int) -> RetryRules | None:
+        """The campaign's rules, so a disposition that meets its goal completes the lead."""
+        try:
+            campaign = await self.store.run(lambda s: s.get_campaign(campaign_id))
+            return CampaignSettings.from_dict(campaign.settings).rules()
+        except (StoreError, SettingsError) as exc:
+            log.warning("campaign %d: disposition recorded without its rules: %s",
+                        campaign_id, exc)  # fmt: skip
+            return None
+
+    async def stats(self) -> dict[str, object]:
+        """Today (since local midnight) for this agent."""
+        now = self.live.wall_clock()
+        midnight = datetime.datetime.fromtimestamp(now).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        start, agent_id = midnight.timestamp(), self.agent_id
+        stats = await self.store.run(lambda s: s.agent_stats(agent_id, start, now))
+        return {
+            "type": "stats",
+            "calls": stats.calls,
+            "talk_s": round(stats.talk_s, 1),
+            "dispositions": stats.dispositions,
+            "seconds_in": {str(state): round(s, 1) for state, s in stats.seconds_in.items()},
+        }
+
+    # -- connection --------------------------------------------------------------------
+
+    def attach(self, link: ConsoleLink) -> None:
+        old, self.link = self.link, link
+        if old is not None:  # another tab took over: its call (it had the audio) is lost
+            old.close("the console was opened elsewhere")
+            if self.leg is not None:
+                self.leg.end(CONSOLE_LOST, lost=True)
+
+    def detach(self, link: ConsoleLink) -> bool:
+        """The page's connection closed; True if it was this console's."""
+        if self.link is not link:
+            return False
+        self.link = None
+        self._vanished()
+        return True
+
+    def _vanished(self) -> None:
+        """The page is gone: a call in progress is lost; an idle agent is not offered more."""
+        if self.leg is not None:
+            self.leg.end(CONSOLE_LOST, lost=True)
+        if self.live.pool.state(self.agent_id) in (AgentState.READY, AgentState.WRAP_UP):
+            self.live.pause(self.agent_id, NO_PHONE)
+
+    def _on_media_state(self, state: str) -> None:
+        if state in ("failed", "closed") and self.leg is not None and self.link is not None:
+            log.warning("agent %s: browser audio %s mid-call", self.agent.extension, state)
+            self.leg.end(f"browser audio {state}", lost=True)
+
+    def _spawn(self, work: Coroutine[object, object, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        if self.link is not None:
+            self.link.close("logged out")
+            self.link = None
+        if self.leg is not None:
+            self.leg.end(CONSOLE_LOST, lost=True)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.audio.close()
+
+
+class BrowserConsoles:
+    """Every logged-in agent's console, found again by a page that reconnects."""
+
+    def __init__(
+        self,
+        live: LiveAgentPool,
+        store: StoreWorker,
+        *,
+        grace_s: float = RECONNECT_GRACE_S,
+    ) -> None:
+        self.live = live
+        self.store = store
+        self.grace_s = grace_s
+        self.consoles: dict[int, BrowserConsole] = {}
+        self._graces: dict[int, asyncio.Task[None]] = {}
+        live.listeners.append(self._on_change)
+
+    def attach(self, agent: Agent, link: ConsoleLink) -> BrowserConsole:
+        """The agent's page connected: their console (new, or theirs from before)."""
+        grace = self._graces.pop(agent.id, None)
+        if grace is not None:
+            grace.cancel()
+        console = self.consoles.get(agent.id)
+        if console is None:
+            console = self.consoles[agent.id] = BrowserConsole(agent, self.live, self.store)
+        console.attach(link)
+        if self.live.pool.state(agent.id) is AgentState.LOGGED_OUT:
+            # Logged in but not yet asking for calls: the agent says Ready when set.
+            self.live.pool.log_in(agent.id, self.live.wall_clock(), "console login")
+        self.live.phone_registered(agent.id, console)
+        return console
+
+    def detach(self, console: BrowserConsole, link: ConsoleLink) -> None:
+        if console.detach(link) and self.consoles.get(console.agent_id) is console:
+            self._graces[console.agent_id] = asyncio.ensure_future(self._grace(console))
+
+    async def _grace(self, console: BrowserConsole) -> None:
+        await asyncio.sleep(self.grace_s)
+        self._graces.pop(console.agent_id, None)
+        if console.link is None:
+            await self.log_out(console.agent_id, "console closed")
+
+    async def log_out(self, agent_id: int, reason: str) -> None:
+        console = self.consoles.pop(agent_id, None)
+        if console is None:
+            return
+        if self.live.phones.get(agent_id) is console:
+            self.live.phone_gone(agent_id, reason)
+        await console.close()
+
+    def _on_change(self, change: AgentStateChange) -> None:
+        console = self.consoles.get(change.agent_id)
+        if console is not None:
+            console.push_state(change)
+
+    async def close(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.live.listeners.remove(self._on_change)
+        for grace in self._graces.values():
+            grace.cancel()
+        await asyncio.gather(*self._graces.values(), return_exceptions=True)
+        self._graces.clear()
+        for agent_id in list(self.consoles):
+            await self.log_out(agent_id, "console service stopped")
+
+
+def _lead_attempts(store: Repository, campaign_id: int, lead_id: int) -> list[Attempt]:
+    return sorted(
+        (a for a in store.list_attempts(campaign_id) if a.lead_id == lead_id), key=lambda a: a.id
+    )
+
+
+def _attempt_view(attempt: Attempt) -> dict[str, object]:
+    result = attempt.result
+    return {
+        "at": time.strftime("%Y-%m-%d %H:%M", time.localtime(attempt.started_at)),
+        "number": attempt.number,
+        "outcome": str(result.outcome) if result is not None else "",
+        "reason": result.reason if result is not None else "",
+        "disposition": attempt.disposition or "",
+    }
+
+
+def _state_view(change: AgentStateChange) -> dict[str, object]:
+    return {"type": "state", "state": str(change.state), "reason": change.reason,
+            "since": change.at}  # fmt: skip
+
+
+def _text(message: Mapping[str, object], key: str, default: str | None = None) -> str:
+    value = message.get(key, default)
+    if not isinstance(value, str):
+        raise ConsoleError(f"{key!r} must be text")
+    return value

@@ -1,0 +1,1 @@
+"""The web side of `dialer serve`: the agent console (and later the API and dashboard)."""
