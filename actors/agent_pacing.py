@@ -18,8 +18,12 @@ from collections.abc import Callable, Sequence
 from actors.agent_pool import LiveAgentPool
 from dialer.agents.states import AgentState, AgentStateChange
 from dialer.calling import CallReport
+from dialer.campaign.abandonment import WINDOW_DAYS, utc_day
 from dialer.campaign.predictive import DialPacer, PacingDecision
 from dialer.flow.interpreter import ABANDONED
+from dialer.store.worker import StoreWorker
+
+DAY_S = 86_400.0
 
 
 class AgentPacing:
@@ -36,6 +40,18 @@ class AgentPacing:
         self.wake = wake  # an agent's change may make room for a call
         self._last: dict[int, AgentStateChange] = {}  # each agent's latest change
         self.last_decision: PacingDecision | None = None
+
+    async def seed(self, store: StoreWorker, now: float) -> None:
+        """The abandonment meter from the ledger's last 30 days: a restart forgets nothing."""
+        campaign, today = self.campaign_id, utc_day(now)
+        starts = [(today - back) * DAY_S for back in range(WINDOW_DAYS)]  # newest first
+        since = await store.run(lambda s: [s.hand_off_counts(campaign, t) for t in starts])
+        newer = (0, 0)
+        for start, (live, lost) in zip(starts, since, strict=True):
+            day_live, day_lost = live - newer[0], lost - newer[1]
+            if day_live:
+                self.pacer.meter.record(utc_day(start), day_live, day_lost)
+            newer = (live, lost)
 
     def attach(self) -> None:
         self.agents.listeners.append(self.on_agent_change)

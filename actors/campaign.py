@@ -200,6 +200,7 @@ class CampaignActor(Actor):
 
     async def on_start(self) -> None:
         if self.agent_pacing is not None:
+            await self.agent_pacing.seed(self.store, self.wall_clock())
             self.agent_pacing.attach()
         # Attempts a previous run of this campaign left in flight (a crash, a restart by
         # the supervisor) are closed first: counted as failed, never redialled blindly.

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from actors.agent_pacing import AgentPacing
 from actors.agent_pool import LiveAgentPool
 from dialer.agents.leg import SipPhone
 from dialer.agents.pool import AgentPool, AgentSeat
 from dialer.calling import CallReport
 from dialer.campaign.abandonment import AbandonmentMeter
+from dialer.campaign.model import AttemptOutcome, CallOutcome, LeadEvent
 from dialer.campaign.predictive import DialingMode, DialPacer, PacingSettings
+from dialer.contacts.record import ContactRecord
 from dialer.sip.actions import Destination
+from dialer.store.repository import Repository
+from dialer.store.sqlite import SqliteStore
+from dialer.store.worker import StoreWorker
+
+DAY = 86_400.0
 
 
 class FakeClock:
@@ -105,3 +114,38 @@ async def test_finished_calls_feed_the_answer_rates_and_the_abandonment_meter() 
     stats = pacing.pacer.stats
     assert stats.kinds == {"live": 2, "machine": 1, "unanswered": 1}
     await live.close()
+
+
+async def test_the_meter_is_seeded_from_the_ledgers_last_30_days(tmp_path: Path) -> None:
+    store = StoreWorker(lambda: SqliteStore(tmp_path / "d.db"))
+    now = 1_800_000_000.0
+    days_ago = {"completed": [0, 0, 1, 40], "abandoned": [0, 2, 45]}  # 40+ days: forgotten
+
+    def fill(s: Repository) -> int:
+        campaign = s.create_campaign("c", now=now - 50 * DAY)
+        phones = [f"+1415555{n:04d}" for n in range(10)]
+        s.import_contacts(
+            campaign, [ContactRecord(n + 2, f"P{n}", p, None) for n, p in enumerate(phones)],
+            now=now - 50 * DAY,
+        )  # fmt: skip
+        leads = iter(s.list_leads(campaign))
+        for status, ages in days_ago.items():
+            for age in ages:
+                lead = next(leads)
+                at = now - age * DAY - 60
+                attempt = s.begin_attempt(lead.id, str(lead.phone), at)
+                outcome = AttemptOutcome(
+                    CallOutcome.COMPLETED, 200, "", variables={"DialCallStatus": status}
+                )
+                s.finish_attempt(attempt, outcome, at + 30, then=LeadEvent.COMPLETE)
+        return campaign
+
+    campaign = await store.run(fill)
+    live = LiveAgentPool(AgentPool(wrap_up_s=0.0))
+    pacing = AgentPacing(DialPacer(PacingSettings()), live, campaign)
+    await pacing.seed(store, now)
+    reading = pacing.pacer.meter.reading(now)
+    assert (reading.live, reading.abandoned) == (5, 2)
+    assert (reading.live_today, reading.abandoned_today) == (3, 1)
+    await live.close()
+    store.close()
