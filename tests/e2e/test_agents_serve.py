@@ -148,3 +148,80 @@ async def test_agent_modes_refuse_to_run_outside_serve(tmp_path: Path, mode: str
     code, out, err = await dialer("campaign", "run", "1", "--db", str(db))
     assert code != 0
     assert "needs agents" in out + err
+
+
+async def test_a_predictive_campaign_hands_every_person_to_an_agent_or_the_safe_harbor(
+    tmp_path: Path,
+) -> None:
+    """Two agents, a trunk where some numbers are busy or away: every person who answers
+    is bridged or hears the safe harbor, and the meter agrees with the ledger."""
+    require_binary("sipp")
+    require_binary("baresip")
+    db = tmp_path / "dialer.db"
+    port = free_sip_port()
+    for extension in ("1001", "1002"):
+        code, _, err = await cli(
+            "agent", "add", f"Agent {extension}", "--extension", extension, "--password-stdin",
+            "--db", str(db), stdin=PASSWORD + "\n",
+        )  # fmt: skip
+        assert code == 0, err
+    talk = write_wav(tmp_path / "talk.wav", ulaw_decode_samples(speechlike(1.5, seed=41)))
+    with Sipp.start_uas("campaign_mix", timeout_s=120) as trunk:
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[sip]\nbind_host = "{LOOPBACK}"\nbind_port = {port}\ntransports = ["udp"]\n'
+            f'[trunks.default]\nproxy = "sip:{LOOPBACK}:{trunk.port}"\nkeepalive_s = 0\n'
+            "[rtp]\ndead_air_s = 5.0\n[agents]\nwrap_up_s = 0.2\n"
+        )
+        code, out, err = await dialer(
+            "campaign", "create", "predictive", "--mode", "predictive", "--max-concurrent", "6",
+            "--max-attempts", "1", "--any-hour", "--db", str(db), "--json",
+        )  # fmt: skip
+        assert code == 0, err
+        assert (await dialer("contacts", "import", "1", str(contacts_csv(tmp_path, 20)),
+                             "--db", str(db)))[0] == 0  # fmt: skip
+        service = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "dialer.cli", "serve", "--db", str(db), "--config", str(config),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            with (
+                Baresip.start(user="1001", password=PASSWORD, registrar=(LOOPBACK, port),
+                              audio_in=talk, timeout_s=120),
+                Baresip.start(user="1002", password=PASSWORD, registrar=(LOOPBACK, port),
+                              audio_in=talk, timeout_s=120),
+            ):  # fmt: skip
+                await wait_for(
+                    lambda: query(
+                        db, "SELECT count(DISTINCT agent_id) FROM agent_state_changes"
+                        " WHERE state = 'ready'",
+                    ) == [(2,)],
+                    20,
+                )  # fmt: skip
+                assert (await dialer("campaign", "start", "1", "--db", str(db)))[0] == 0
+                await wait_for(
+                    lambda: (
+                        query(db, "SELECT count(*) FROM attempts WHERE state='finished'") == [(20,)]
+                    ),
+                    100,
+                )
+        finally:
+            service.terminate()
+            _, log = await asyncio.wait_for(service.communicate(), 15)
+        assert service.returncode == 0, log.decode()[-3000:]
+    assert "Traceback" not in log.decode()
+    rows = query(db, "SELECT number, sip_code, variables FROM attempts ORDER BY id")
+    live = lost = 0
+    for number, sip_code, variables in rows:
+        status = json.loads(str(variables or "{}")).get("DialCallStatus")
+        if str(number)[-1] in "12":  # busy, or away: nobody to hand over
+            assert sip_code in (486, 480) and status is None, (number, sip_code, variables)
+        else:
+            assert sip_code == 200 and status in ("completed", "abandoned"), (number, variables)
+            live += 1
+            lost += status == "abandoned"
+    code, out, _ = await dialer("campaign", "show", "1", "--db", str(db), "--json")
+    meter = json.loads(out)["abandonment"]
+    assert (meter["live_30d"], meter["abandoned_30d"]) == (live, lost) and live == 16
+    takers = query(db, "SELECT DISTINCT agent_id FROM agent_state_changes WHERE state='on_call'")
+    assert len(takers) == 2  # both agents took calls
