@@ -215,6 +215,15 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
     )
 
 
+def _greeting_ended(flow: _FlowTask, amd: AmdRequest, event: AmdDecided) -> float | None:
+    """When the person stopped speaking (loop time): AMD calls a person human once they
+    have been silent for `human_pause_ms`, and the safe harbor counts from then."""
+    if flow.answered_at is None:
+        return None
+    spoke_until_ms = max(0, event.decision.at_ms - amd.detector.human_pause_ms)
+    return flow.answered_at + spoke_until_ms / 1000
+
+
 def _amd_report(amd: AmdListener | None) -> dict[str, Any]:
     if amd is None:
         return {}
@@ -245,12 +254,15 @@ class _FlowTask:
     def start(
         self, call: OutboundCall, session: RtpSession, spec: FlowRequest, target: str,
         events: asyncio.Queue[object], caller: str, answered_by: str | None = None,
+        waiting_since: float | None = None,
     ) -> None:  # fmt: skip
         facts = CallFacts(
             call.call_id, caller, target, spec.contact, answered_by, spec.campaign_id, spec.lead_id
         )
         opt_out = spec.opt_out or _no_opt_out
-        self.flow = CallFlow(spec.runtime, session, spec.start, facts, opt_out, self.answered_at)
+        self.flow = CallFlow(
+            spec.runtime, session, spec.start, facts, opt_out, self.answered_at, waiting_since
+        )
         self.task = asyncio.ensure_future(self.flow.run())
         self.runs += 1
         run = self.runs
@@ -361,7 +373,8 @@ async def _follow(
                     await flow.stop()
                     session.stop_playback()
                     flow.start(call, session, request.amd.agent, request.target, events,
-                               caller, event.decision.label)  # fmt: skip
+                               caller, event.decision.label,
+                               _greeting_ended(flow, request.amd, event))  # fmt: skip
                 elif finished is not None:
                     hang_up(finished)
                 elif request.amd.wait:

@@ -12,6 +12,7 @@ APT_PACKAGES=(
   flite        # more voices for the answering-machine corpus (bench/amd_corpus)
   festival festvox-kallpc16k festvox-us-slt-hts  # and more again
   sox          # audio checks in tests
+  chromium     # the agent console's browser in tests (Playwright drives it; never `playwright install`)
   python3-venv
 )
 

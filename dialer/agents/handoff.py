@@ -2,8 +2,9 @@
 
 `AgentHandOff` is the flow runtime's `HandOffHandler` once agents exist (a
 flow's `<Enqueue>`, or AMD's `on_human = agent`). The whole of it, from the
-moment the person is handed over to the moment both hear each other, must fit
-in `safe_harbor_s` (the FTC's 2 s): a ready agent is reserved at once or as
+moment the person is handed over (or, after AMD, from the end of their greeting,
+which AMD heard before it could say "human") to the moment both hear each
+other, must fit in `safe_harbor_s` (the FTC's 2 s): a ready agent is reserved at once or as
 soon as one frees up, their phone is rung for what is left of the window, and
 a phone that does not answer in time pauses its agent ("no answer") so the
 next person is not offered to it. When the window closes with nobody on the
@@ -34,6 +35,7 @@ from media.bridge import AudioBridge
 log = logging.getLogger("dialer.agents")
 
 OPT_OUT_LISTEN_S = 3.0  # after the safe-harbor message, for the opt-out key
+MIN_RING_S = 0.3  # what an auto-answering phone needs, given even when the window is spent
 
 
 class AgentHandOff:
@@ -76,19 +78,24 @@ class AgentHandOff:
                 self._refused_dial = True
             return HandedOff("failed")
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.safe_harbor_s
+        waiting_since = call.waiting_since if call.waiting_since is not None else loop.time()
+        deadline = waiting_since + self.settings.safe_harbor_s
         campaign_id = call.facts.campaign_id
-        while (remaining := deadline - loop.time()) > 0:
-            agent_id = await self.agents.reserve(campaign_id, remaining)
+        while True:
+            # A ready agent is always asked for, even with the window spent (a late AMD
+            # verdict): a person bridged a little late is better served than abandoned.
+            agent_id = await self.agents.reserve(campaign_id, deadline - loop.time())
             if agent_id is None:
                 break
-            leg = await self._ring(agent_id, call, deadline - loop.time())
-            if leg is None:
-                continue
-            try:
-                return await self._bridge(agent_id, leg, call)
-            finally:
-                await leg.close()
+            within_s = max(deadline - loop.time(), MIN_RING_S)
+            leg = await self._ring(agent_id, call, within_s)
+            if leg is not None:
+                try:
+                    return await self._bridge(agent_id, leg, call)
+                finally:
+                    await leg.close()
+            if loop.time() >= deadline:
+                break
         return await self._abandon(call)
 
     async def _ring(self, agent_id: int, call: HandOffCall, within_s: float) -> AgentCallLeg | None:
@@ -102,7 +109,7 @@ class AgentHandOff:
             call_sid=facts.call_sid,
             caller_number=facts.callee,
             caller_name=facts.contact.get("customerName", ""),
-            answer_timeout_s=min(self.settings.agent_answer_timeout_s, max(within_s, 0.1)),
+            answer_timeout_s=min(self.settings.agent_answer_timeout_s, within_s),
             max_duration_s=self.dialer.config.limits.max_call_duration_s,
             contact=facts.contact,
             campaign_id=facts.campaign_id,
@@ -115,7 +122,7 @@ class AgentHandOff:
             self.agents.release(agent_id)
             return None
         try:
-            async with asyncio.timeout(max(within_s, 0.1)):
+            async with asyncio.timeout(within_s):
                 answered = await leg.answered()
         except TimeoutError:
             answered = False

@@ -85,7 +85,10 @@ class HandOffCall:
     session: RtpSession
     facts: CallFacts
     opt_out: Callable[[], Awaitable[None]]
-    answered_at: float  # loop time of the answer: the safe harbor counts from it
+    answered_at: float  # loop time of the answer
+    # Since when the person has waited for someone to talk to (loop time): the safe
+    # harbor counts from the end of their greeting, which AMD heard before its verdict.
+    waiting_since: float | None = None  # None: from the hand-off
 
 
 class HandOffHandler(Protocol):
@@ -201,6 +204,7 @@ class CallFlow:
         facts: CallFacts,
         opt_out: Callable[[], Awaitable[None]],
         answered_at: float | None = None,  # loop time; None: now
+        waiting_since: float | None = None,  # see HandOffCall
     ) -> None:
         self.runtime = runtime
         self.session = session
@@ -210,6 +214,7 @@ class CallFlow:
         self.keys = ""  # every key the flow took from the call, in order
         self.variables: dict[str, str] = {}  # filled in by the flow as it runs
         self.started_at = answered_at or asyncio.get_running_loop().time()  # the answer
+        self.waiting_since = waiting_since
         self.first_sound_at: float | None = None  # when the first prompt was handed to RTP
         self._recordings = 0
 
@@ -255,7 +260,9 @@ class CallFlow:
                 command.location, command.method, command.params
             )
         if isinstance(command, HandOff):
-            call = HandOffCall(self.session, self.facts, self.opt_out, self.started_at)
+            call = HandOffCall(
+                self.session, self.facts, self.opt_out, self.started_at, self.waiting_since
+            )
             return await self.runtime.hand_off.hand_off(command, call)
         assert isinstance(command, OptOut)
         await self.opt_out()

@@ -38,6 +38,22 @@ def query(db: Path, sql: str) -> list[tuple[object, ...]]:
         return connection.execute(sql).fetchall()
 
 
+async def add_agents(db: Path, *extensions: str) -> None:
+    for extension in extensions:
+        code, _, err = await cli(
+            "agent", "add", f"Agent {extension}", "--extension", extension, "--password-stdin",
+            "--db", str(db), stdin=PASSWORD + "\n",
+        )  # fmt: skip
+        assert code == 0, err
+
+
+async def serve(db: Path, config: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "dialer.cli", "serve", "--db", str(db), "--config", str(config),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
 async def wait_for(condition: object, timeout: float) -> None:
     async with asyncio.timeout(timeout):
         while not condition():  # type: ignore[operator]
@@ -52,11 +68,7 @@ async def test_a_registered_agent_takes_every_person_of_a_progressive_campaign(
     db = tmp_path / "dialer.db"
     port = free_sip_port()
     voice = ulaw_decode_samples(speechlike(2.5, seed=31))
-    code, _, err = await cli(
-        "agent", "add", "Ann Agent", "--extension", "1001", "--password-stdin", "--db", str(db),
-        stdin=PASSWORD + "\n",
-    )  # fmt: skip
-    assert code == 0, err
+    await add_agents(db, "1001")
     with Sipp.start_uas("echo_answer", rtp_echo=True, calls=3, timeout_s=120) as person:
         config = tmp_path / "config.toml"
         config.write_text(
@@ -71,10 +83,7 @@ async def test_a_registered_agent_takes_every_person_of_a_progressive_campaign(
         assert code == 0 and json.loads(out)["settings"]["mode"] == "progressive", err
         assert (await dialer("contacts", "import", "1", str(contacts_csv(tmp_path, 3)),
                              "--db", str(db)))[0] == 0  # fmt: skip
-        service = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "dialer.cli", "serve", "--db", str(db), "--config", str(config),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        service = await serve(db, config)
         try:
             with Baresip.start(
                 user="1001",
@@ -159,12 +168,7 @@ async def test_a_predictive_campaign_hands_every_person_to_an_agent_or_the_safe_
     require_binary("baresip")
     db = tmp_path / "dialer.db"
     port = free_sip_port()
-    for extension in ("1001", "1002"):
-        code, _, err = await cli(
-            "agent", "add", f"Agent {extension}", "--extension", extension, "--password-stdin",
-            "--db", str(db), stdin=PASSWORD + "\n",
-        )  # fmt: skip
-        assert code == 0, err
+    await add_agents(db, "1001", "1002")
     talk = write_wav(tmp_path / "talk.wav", ulaw_decode_samples(speechlike(1.5, seed=41)))
     with Sipp.start_uas("campaign_mix", timeout_s=120) as trunk:
         config = tmp_path / "config.toml"
@@ -180,10 +184,7 @@ async def test_a_predictive_campaign_hands_every_person_to_an_agent_or_the_safe_
         assert code == 0, err
         assert (await dialer("contacts", "import", "1", str(contacts_csv(tmp_path, 20)),
                              "--db", str(db)))[0] == 0  # fmt: skip
-        service = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "dialer.cli", "serve", "--db", str(db), "--config", str(config),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        service = await serve(db, config)
         try:
             with (
                 Baresip.start(user="1001", password=PASSWORD, registrar=(LOOPBACK, port),

@@ -7,6 +7,7 @@ The speech is espeak-ng through the dialer's own renderer; the beep is a 1 kHz t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -233,9 +234,12 @@ class AgentsDesk:
 
     def __init__(self) -> None:
         self.asked: list[HandOff] = []
+        self.waited_s: list[float] = []  # how long the person had waited, at the hand-off
 
     async def hand_off(self, command: HandOff, call: HandOffCall) -> HandedOff:
         self.asked.append(command)
+        assert call.waiting_since is not None
+        self.waited_s.append(asyncio.get_running_loop().time() - call.waiting_since)
         return HandedOff("completed", 0.0)
 
 
@@ -252,3 +256,6 @@ async def test_a_person_is_handed_to_the_agents_when_the_campaign_says_so(
     assert report.answered_by == "human", report
     assert desk.asked == [HandOff("queue", "campaign-7", 0.0)]
     assert report.variables == {"DialCallStatus": "completed"}, report
+    # The safe harbor counts from the end of "Hello?": AMD's pause is already spent.
+    pause_s = AmdSettings().human_pause_ms / 1000
+    assert pause_s - 0.1 <= desk.waited_s[0] <= pause_s + 0.4, desk.waited_s

@@ -77,8 +77,12 @@ async function negotiate() {
   for (const track of mic.getAudioTracks()) connection.addTrack(track, mic);
   connection.ontrack = (event) => { $("remote-audio").srcObject = event.streams[0] || new MediaStream([event.track]); };
   connection.onconnectionstatechange = () => {
+    if (connection !== pc) return;
     text("media", connection.connectionState);
     document.body.dataset.media = connection.connectionState;
+    if (connection.connectionState === "failed" && ws && ws.readyState === WebSocket.OPEN) {
+      negotiate().catch((err) => say(`Audio: ${err}`)); // the dialer swaps in the new one
+    }
   };
   await connection.setLocalDescription(await connection.createOffer());
   await gathered(connection);
