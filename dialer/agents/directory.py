@@ -40,16 +40,13 @@ class AgentDirectory:
 
     async def refresh(self) -> None:
         realm = self.realm
-        agents, secrets = await self.store.run(
-            lambda s: (
-                agents := s.list_agents(),
-                [s.agent_secrets(agent.extension) for agent in agents],
-            )
-        )
+        agents, secrets = await self.store.run(lambda s: (s.list_agents(), s.list_agent_secrets()))
         credentials: dict[str, AgentCredentials] = {}
-        for agent, secret in zip(agents, secrets, strict=True):
-            if secret is None:
-                continue
+        by_id = {agent.id: agent for agent in agents}
+        for secret in secrets:
+            agent = by_id.get(secret.agent_id)
+            if agent is None:
+                continue  # added between the two reads: the next refresh has it
             if secret.realm != realm:
                 if agent.id not in self._stale_said:
                     log.warning("agent %s: password set for realm %r, not %r: reset it with "

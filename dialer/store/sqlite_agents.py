@@ -228,6 +228,17 @@ class AgentTables:
             row["id"], row["extension"], row["realm"], row["ha1_md5"], row["ha1_sha256"]
         )
 
+    def list_agent_secrets(self) -> list[AgentSecrets]:
+        """Every live agent's secrets at once: what a registrar keeps in memory."""
+        rows = self._db.execute(
+            "SELECT id, extension, realm, ha1_md5, ha1_sha256 FROM agents"
+            " WHERE removed_at IS NULL ORDER BY id"
+        ).fetchall()
+        return [
+            AgentSecrets(r["id"], r["extension"], r["realm"], r["ha1_md5"], r["ha1_sha256"])
+            for r in rows
+        ]
+
     def check_agent_login(self, extension: str, password: str) -> Agent | None:
         """The live agent whose console password this is, else None. An unknown extension
         costs one scrypt like a wrong password, so timing does not reveal which exist."""
