@@ -134,7 +134,10 @@ class AgentPool:
         self._waits.pop(wait_id, None)
 
     def connect(self, agent_id: int, now: float) -> None:
-        self._move(agent_id, AgentEvent.CONNECT, now)
+        """The reserved agent is on the line with the person (a no-op if their phone
+        unregistered while it rang: the call goes on, their state stays as it is)."""
+        if self.state(agent_id) is AgentState.RESERVED:
+            self._move(agent_id, AgentEvent.CONNECT, now)
 
     def release(self, agent_id: int, now: float, *, pause_reason: str = "") -> None:
         """The reservation fell through before the bridge: the agent is ready again, or

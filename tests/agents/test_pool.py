@@ -128,10 +128,12 @@ def test_logging_out_while_reserved_or_on_a_call_and_illegal_moves() -> None:
     assert pool.status[1].state is AgentState.LOGGED_OUT
     pool.hang_up(1, now=4.0)  # the call's end after the agent left changes nothing
     assert pool.state(1) is AgentState.LOGGED_OUT
+    pool.connect(1, now=4.5)  # answered after logging out: the state stays
+    assert pool.state(1) is AgentState.LOGGED_OUT
     pool.unseat(1, now=5.0)
     assert pool.state(1) is None
     with pytest.raises(IllegalTransition):
-        pool.connect(1, now=6.0)
+        pool.pause(1, now=6.0, reason="gone")
 
 
 def test_counts_by_state() -> None:
