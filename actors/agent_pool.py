@@ -105,6 +105,12 @@ class LiveAgentPool:
         finally:
             self._waiting.pop(wait_id, None)
 
+    def reserve_agent(self, agent_id: int, reason: str) -> bool:
+        """This ready agent, reserved for a call about to be placed (preview dialing)."""
+        reserved = self.pool.reserve_agent(agent_id, self.wall_clock(), reason)
+        self._after()
+        return reserved
+
     def connect(self, agent_id: int) -> None:
         self.pool.connect(agent_id, self.wall_clock())
         self._after()

@@ -9,7 +9,9 @@ changes the campaign, so the limits are plain counters:
 - the trunk's `TrunkPacer` (calls per second, backing off on 503/Retry-After);
 - calling hours: the campaign window and the recipient's local time in every
   zone of the number (a lead outside them is deferred to the next allowed
-  instant, not dialled; one whose zone cannot be judged is marked invalid).
+  instant, not dialled; one whose zone cannot be judged is marked invalid);
+- with agents, their pacing (`AgentPacing`); in preview mode the agents
+  themselves choose each dial (`PreviewDesk`).
 
 The actor lives for one run of its campaign and stops when there is nothing
 left for it to do: every lead final (the campaign completes, or waits for its
@@ -31,7 +33,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from datetime import time as dt_time
 from zoneinfo import ZoneInfo
@@ -39,8 +41,10 @@ from zoneinfo import ZoneInfo
 from actors.agent_pacing import AgentPacing
 from actors.agent_pool import LiveAgentPool
 from actors.call import CallActor, CallFinished
+from actors.preview import Preview, PreviewDecided, PreviewDesk
 from actors.runtime import Actor, spawn
 from actors.supervisor import ChildSpec, Restart, Supervisor
+from dialer.agents.endpoint import PreviewChoice
 from dialer.amd_listener import AmdRequest, hand_to_agents
 from dialer.calling import CallRequest
 from dialer.campaign.abandonment import AbandonmentMeter
@@ -64,7 +68,7 @@ from dialer.campaign.model import (
 )
 from dialer.campaign.pacing import TrunkPacer
 from dialer.campaign.policy import RetryRules, after_attempt
-from dialer.campaign.predictive import DialPacer, PacingSettings
+from dialer.campaign.predictive import DialingMode, DialPacer, PacingSettings
 from dialer.campaign.schedule import Schedule, StartNow, next_round
 from dialer.flow.preparation import CallPreparation
 from dialer.flow.runner import FlowRequest, FlowRuntime
@@ -120,6 +124,8 @@ class CampaignPlan:
     pacing: PacingSettings | None = None  # agent-paced modes (None: broadcast)
     agents: LiveAgentPool | None = None  # with `pacing`: who takes the people
     abandon_limit: float = 0.03
+    preview_decide_s: float = 60.0  # preview: an agent's time to choose, then paused
+    preview_skip_s: float = 900.0  # preview: a skipped lead comes back this much later
 
 
 @dataclass(frozen=True)
@@ -183,6 +189,12 @@ class CampaignActor(Actor):
             self.agent_pacing = AgentPacing(
                 dial_pacer, plan.agents, plan.campaign_id, self._tell_pump
             )
+        self.previews: PreviewDesk | None = None
+        if plan.pacing is not None and plan.pacing.mode is DialingMode.PREVIEW:
+            assert plan.agents is not None
+            self.previews = PreviewDesk(
+                plan.agents, plan.campaign_id, self._tell, decide_within_s=plan.preview_decide_s
+            )
         self._state_read_at = -STATE_POLL_S
         self._wake: asyncio.TimerHandle | None = None
         self._calls = Supervisor(f"calls-{plan.campaign_id}", max_restarts=0, period_s=1.0)
@@ -213,6 +225,7 @@ class CampaignActor(Actor):
         self.ref.tell(_Pump())
 
     async def on_stop(self) -> None:
+        self._withdraw_previews("campaign over")
         if self.agent_pacing is not None:
             self.agent_pacing.detach()
         if self._wake is not None:
@@ -229,9 +242,12 @@ class CampaignActor(Actor):
             await self._pump()
         elif isinstance(message, CallFinished):
             await self._finished(message)
+        elif isinstance(message, PreviewDecided):
+            await self._preview_decided(message)
         elif isinstance(message, Pause):
             self._paused = True
             await self._set_state(CampaignEvent.PAUSE)
+            self._withdraw_previews("campaign paused")
             await self._maybe_finish()
         elif isinstance(message, Resume):
             self._paused = False
@@ -241,6 +257,7 @@ class CampaignActor(Actor):
             # Final: no new dials; calls in progress finish and are recorded.
             self._stopping = True
             await self._set_state(CampaignEvent.STOP)
+            self._withdraw_previews("campaign stopped")
             await self._maybe_finish()
         return None
 
@@ -250,9 +267,13 @@ class CampaignActor(Actor):
         await self._follow_stored_state()
         loop = asyncio.get_running_loop()
         if self._paused or self._stopping:
+            self._withdraw_previews("campaign paused" if self._paused else "campaign stopped")
             await self._maybe_finish()  # once the calls in progress have ended
             if self._paused:
                 self._wake_at(loop.time() + IDLE_POLL_S)  # to notice a resume meanwhile
+            return
+        if self.previews is not None:
+            await self._pump_previews(self.previews)
             return
         while len(self.in_flight) < self.plan.max_concurrent:
             if not self._agents_have_room():
@@ -265,21 +286,74 @@ class CampaignActor(Actor):
                 return
             if not await self._within_hours(lead):
                 continue
-            wait_until = self.pacer.acquire(loop.time())
+            wait_until = await self._place(lead)
             if wait_until is not None:
                 self._due.appendleft(lead)
                 self._wake_at(wait_until)
                 return
-            taken = [pool for pool in self.channels if pool.try_take()]
-            if len(taken) < len(self.channels):
-                for pool in taken:
-                    pool.give_back()
-                self._due.appendleft(lead)
-                self._wake_at(loop.time() + 0.1)  # another campaign holds the channels
+
+    async def _place(self, lead: Lead, chosen: Preview | None = None) -> float | None:
+        """Dial the lead if the trunk's pace and the channels allow it; None when done with
+        it (dialled, or found not to be dialled), or when to try again."""
+        loop = asyncio.get_running_loop()
+        wait_until = self.pacer.acquire(loop.time())
+        if wait_until is not None:
+            return wait_until
+        taken = [pool for pool in self.channels if pool.try_take()]
+        if len(taken) < len(self.channels):
+            for pool in taken:
+                pool.give_back()
+            return loop.time() + 0.1  # another campaign holds the channels
+        if await self._dial(lead, chosen) is None:
+            for pool in taken:
+                pool.give_back()
+        return None
+
+    async def _pump_previews(self, desk: PreviewDesk) -> None:
+        """Dial what agents chose, in order; then show every free agent a lead."""
+        while desk.chosen and len(self.in_flight) < self.plan.max_concurrent:
+            preview = desk.chosen[0]
+            if not desk.still_waiting(preview):  # gone meanwhile: someone else will call
+                desk.chosen.popleft()
+                self._due.appendleft(preview.lead)
+                continue
+            if not await self._within_hours(preview.lead):  # the time it took to choose
+                desk.chosen.popleft()
+                desk.not_dialled(preview, "outside calling hours now")
+                continue
+            wait_until = await self._place(preview.lead, preview)
+            if wait_until is not None:
+                self._wake_at(wait_until)
                 return
-            if not await self._dial(lead):
-                for pool in taken:
-                    pool.give_back()
+            desk.chosen.popleft()
+        for agent_id in desk.free_agents():
+            while True:
+                lead = await self._next_lead()
+                if lead is None:
+                    await self._maybe_finish()
+                    self._wake_at(asyncio.get_running_loop().time() + IDLE_POLL_S)
+                    return
+                if await self._within_hours(lead):
+                    break
+            if not desk.show(agent_id, lead):
+                self._due.appendleft(lead)
+
+    async def _preview_decided(self, message: PreviewDecided) -> None:
+        desk = self.previews
+        preview = desk.decided(message) if desk is not None else None
+        if preview is None:
+            return  # withdrawn meanwhile
+        if message.choice is PreviewChoice.SKIP:
+            lead, now = preview.lead, self.wall_clock()
+            later = now + self.plan.preview_skip_s
+            await self.store.run(lambda s: s.defer_lead(lead.id, later, now=now))
+        elif message.choice is not PreviewChoice.CALL:
+            self._due.appendleft(preview.lead)  # not seen, or not there: for the next agent
+        self.ref.tell(_Pump())
+
+    def _withdraw_previews(self, why: str) -> None:
+        if self.previews is not None:
+            self._due.extendleft(reversed(self.previews.withdraw(why)))
 
     def _agents_have_room(self) -> bool:
         if self.agent_pacing is None:
@@ -293,6 +367,8 @@ class CampaignActor(Actor):
             campaign, batch = self.plan.campaign_id, self.plan.batch
             leads = await self.store.run(lambda s: s.due_leads(campaign, now, batch))
             dialling = {dialled.lead_id for dialled in self.in_flight.values()}
+            if self.previews is not None:
+                dialling |= self.previews.held()
             self._due.extend(lead for lead in leads if lead.id not in dialling)
         if self._preparation is not None:
             # Speech for the next few in line, rendered while earlier calls are dialled.
@@ -318,7 +394,10 @@ class CampaignActor(Actor):
         await self.store.run(lambda s: s.defer_lead(lead.id, at, now=now.timestamp()))
         return False
 
-    async def _dial(self, lead: Lead) -> bool:
+    async def _dial(self, lead: Lead, chosen: Preview | None = None) -> int | None:
+        """The attempt placed (None: the lead cannot be dialled; the reason is logged and
+        stored). `chosen`: an agent chose it from a preview, and waits for whoever answers."""
+        agent_id = chosen.agent_id if chosen is not None else None
         number = lead.next_number
         assert number is not None
         flow = None
@@ -328,14 +407,16 @@ class CampaignActor(Actor):
                 log.warning("lead %d cannot be dialled with this flow: %s", lead.id, prepared)
                 now = self.wall_clock()
                 await self.store.run(lambda s: s.invalidate_lead(lead.id, now=now))
-                return False
-            flow = prepared
-        amd = await self._amd_for(lead, number)
+                self._not_dialled(chosen, "cannot be dialled with this flow")
+                return None
+            flow = replace(prepared, agent_id=agent_id)
+        amd = await self._amd_for(lead, number, agent_id)
         if isinstance(amd, str):
             log.warning("lead %d cannot be dialled with this message: %s", lead.id, amd)
             now = self.wall_clock()
             await self.store.run(lambda s: s.invalidate_lead(lead.id, now=now))
-            return False
+            self._not_dialled(chosen, "cannot be dialled with this message")
+            return None
         now = self.wall_clock()
         try:
             # The ledger first: the INVITE below can never leave without this row.
@@ -344,10 +425,14 @@ class CampaignActor(Actor):
             # Either of a contact's numbers on a list blocks the contact: whoever asked
             # not to be called is not called on their other line instead.
             await self.store.run(lambda s: s.block_lead(lead.id, now=now))
-            return False
+            self._not_dialled(chosen, "on a do-not-call list")
+            return None
         except AttemptInFlight:
-            return False  # already being dialled (a stale batch entry)
+            self._not_dialled(chosen, "already being dialled")  # a stale batch entry
+            return None
         self.in_flight[attempt_id] = _Dialled(lead.id, number, self.wall_clock())
+        if chosen is not None and self.previews is not None:
+            self.previews.dialled(chosen, attempt_id)
         self.peak_concurrent = max(self.peak_concurrent, len(self.in_flight))
         plan = self.plan
         request = CallRequest(
@@ -367,7 +452,11 @@ class CampaignActor(Actor):
             restart=Restart.TEMPORARY,
         )
         await self._calls.start_child(spec)
-        return True
+        return attempt_id
+
+    def _not_dialled(self, chosen: Preview | None, why: str) -> None:
+        if chosen is not None and self.previews is not None:
+            self.previews.not_dialled(chosen, why)
 
     # -- outcomes ------------------------------------------------------------------------
 
@@ -382,6 +471,9 @@ class CampaignActor(Actor):
         self.pacer.on_final_response(report.sip_code, report.retry_after_s, loop.time())
         if self.agent_pacing is not None:
             self.agent_pacing.call_finished(report, self.wall_clock())
+        if self.previews is not None:
+            said = f"{report.outcome}: {report.reason}" if report.reason else report.outcome
+            self.previews.call_over(message.attempt_id, said)
         variables = dict(report.variables) | ({"dtmf": report.dtmf} if report.dtmf else {})
         result = AttemptOutcome(
             outcome=CallOutcome(report.outcome),
@@ -411,7 +503,9 @@ class CampaignActor(Actor):
         if self._stopping or self._paused:
             await self._maybe_finish()
 
-    async def _amd_for(self, lead: Lead, number: str) -> AmdRequest | str | None:
+    async def _amd_for(
+        self, lead: Lead, number: str, agent_id: int | None = None
+    ) -> AmdRequest | str | None:
         """The call's AMD instructions (None: no AMD); a reason when the message left on
         machines cannot speak to this contact."""
         policy = self.plan.answering
@@ -433,6 +527,7 @@ class CampaignActor(Actor):
                 self._opt_out(lead, number),
                 campaign_id=lead.campaign_id,
                 lead_id=lead.id,
+                agent_id=agent_id,
             )
         return AmdRequest(
             detector=policy.detector,
@@ -530,8 +625,11 @@ class CampaignActor(Actor):
         self._wake = loop.call_at(when, self._tell_pump)
 
     def _tell_pump(self) -> None:
+        self._tell(_Pump())
+
+    def _tell(self, message: object) -> None:
         if self.alive:
-            self.ref.tell(_Pump())
+            self.ref.tell(message)
 
 
 @dataclass(frozen=True)

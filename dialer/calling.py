@@ -257,8 +257,9 @@ class _FlowTask:
         waiting_since: float | None = None,
     ) -> None:  # fmt: skip
         facts = CallFacts(
-            call.call_id, caller, target, spec.contact, answered_by, spec.campaign_id, spec.lead_id
-        )
+            call.call_id, caller, target, spec.contact, answered_by,
+            spec.campaign_id, spec.lead_id, spec.agent_id,
+        )  # fmt: skip
         opt_out = spec.opt_out or _no_opt_out
         self.flow = CallFlow(
             spec.runtime, session, spec.start, facts, opt_out, self.answered_at, waiting_since

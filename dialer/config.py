@@ -222,6 +222,8 @@ class AgentSettings:
     safe_harbor_file: str = ""
     agent_answer_timeout_s: float = _setting(8.0, _range(1, 120))
     wrap_up_s: float = _setting(10.0, _range(0, 3600))
+    preview_decide_s: float = _setting(60.0, _range(5, 3600))
+    preview_skip_s: float = _setting(900.0, _range(0, 30 * 86400))
 
 
 @dataclass(frozen=True)

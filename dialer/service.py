@@ -119,6 +119,8 @@ def plan_for(
         pacing=pacing,
         agents=agents if pacing is not None else None,
         abandon_limit=settings.abandon_limit,
+        preview_decide_s=config.agents.preview_decide_s,
+        preview_skip_s=config.agents.preview_skip_s,
     )
 
 

@@ -4,7 +4,8 @@
 `ConsoleLink`: JSON messages both ways, whatever carries them) and its WebRTC
 audio (`BrowserAudio`, negotiated when the page connects, kept up meanwhile).
 `ring(offer)` sends the screen pop and returns a `BrowserLeg`, answered when
-the page says so (its Answer button, or its auto-answer).
+the page says so (its Answer button, or its auto-answer). `preview(offer)` shows
+a contact before the dial (preview dialing), for the agent's Call or Skip.
 
 The page going away is not a hang-up: mid-call, the leg ends `lost` (the
 hand-off pauses the agent and gives the person the safe-harbor message); while
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from actors.agent_pool import NO_PHONE, LiveAgentPool
-from dialer.agents.endpoint import AgentUnreachable, CallOffer
+from dialer.agents.endpoint import AgentUnreachable, CallOffer, PreviewChoice, PreviewOffer
 from dialer.agents.states import AgentState, AgentStateChange
 from dialer.campaign.model import AttemptState, IllegalTransition
 from dialer.campaign.policy import RetryRules
@@ -140,7 +141,8 @@ class BrowserConsole:
         self.link: ConsoleLink | None = None
         self.leg: BrowserLeg | None = None
         self.calls: dict[str, ConsoleCall] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._preview: tuple[PreviewOffer, asyncio.Future[PreviewChoice]] | None = None
+        self._tasks: set[asyncio.Task[object]] = set()
 
     @property
     def agent_id(self) -> int:
@@ -166,11 +168,49 @@ class BrowserConsole:
                 "campaign_id": offer.campaign_id,
                 "lead_id": offer.lead_id,
                 "answer_timeout_s": offer.answer_timeout_s,
+                "preview": offer.preview,
             }
         )
         # What the store knows comes after the ring: the person is waiting (2 s, all told).
         self._spawn(self._screen_pop_history(offer))
         return leg
+
+    def preview(self, offer: PreviewOffer) -> asyncio.Future[PreviewChoice]:
+        """Show the agent a contact; the future says Call or Skip (or GONE: the page went)."""
+        choice: asyncio.Future[PreviewChoice] = asyncio.get_running_loop().create_future()
+        if self.link is None:
+            choice.set_result(PreviewChoice.GONE)
+            return choice
+        self._end_preview(PreviewChoice.GONE)  # one at a time: a stale one is over
+        self._preview = (offer, choice)
+        self.link.send(
+            {
+                "type": "preview",
+                "preview_id": offer.preview_id,
+                "number": offer.number,
+                "name": offer.name,
+                "contact": dict(offer.contact),
+                "campaign_id": offer.campaign_id,
+                "lead_id": offer.lead_id,
+                "decide_within_s": offer.decide_within_s,
+            }
+        )
+        self._spawn(self._history(offer.preview_id, offer.campaign_id, offer.lead_id))
+        return choice
+
+    def preview_over(self, preview_id: str, outcome: str) -> None:
+        """The preview is done with: withdrawn (a timeout, a paused campaign) or dialled."""
+        if self._preview is not None and self._preview[0].preview_id == preview_id:
+            self._end_preview(PreviewChoice.GONE)
+        if self.link is not None:
+            self.link.send({"type": "preview_over", "preview_id": preview_id, "outcome": outcome})
+
+    def _end_preview(self, choice: PreviewChoice) -> None:
+        if self._preview is not None:
+            _, future = self._preview
+            self._preview = None
+            if not future.done():
+                future.set_result(choice)
 
     def call_over(self, leg: BrowserLeg) -> None:
         if self.leg is leg:
@@ -180,7 +220,20 @@ class BrowserConsole:
                             "answered": leg._picked_up})  # fmt: skip
 
     async def _screen_pop_history(self, offer: CallOffer) -> None:
-        lead_id, campaign_id = offer.lead_id, offer.campaign_id
+        attempts = await self._history(offer.call_sid, offer.campaign_id, offer.lead_id)
+        in_flight = [a.id for a in attempts if a.state is AttemptState.IN_FLIGHT]
+        self._remember(
+            ConsoleCall(
+                offer.call_sid, offer.campaign_id, offer.lead_id,
+                in_flight[-1] if in_flight else None,
+            )
+        )  # fmt: skip
+
+    async def _history(
+        self, shown_for: str, campaign_id: int | None, lead_id: int | None
+    ) -> list[Attempt]:
+        """The contact's previous attempts, sent to the page for the call or preview
+        `shown_for`; all their attempts returned."""
         attempts: list[Attempt] = []
         if lead_id is not None and campaign_id is not None:
             try:
@@ -188,19 +241,16 @@ class BrowserConsole:
             except StoreError as exc:
                 log.warning("agent %s: no history for lead %d: %s", self.agent.extension,
                             lead_id, exc)  # fmt: skip
-        in_flight = [a.id for a in attempts if a.state is AttemptState.IN_FLIGHT]
-        self._remember(
-            ConsoleCall(offer.call_sid, campaign_id, lead_id, in_flight[-1] if in_flight else None)
-        )
         previous = [a for a in attempts if a.state is AttemptState.FINISHED][-HISTORY_SHOWN:]
         if self.link is not None:
             self.link.send(
                 {
                     "type": "history",
-                    "call_sid": offer.call_sid,
+                    "call_sid": shown_for,
                     "attempts": [_attempt_view(a) for a in reversed(previous)],
                 }
             )
+        return attempts
 
     def _remember(self, call: ConsoleCall) -> None:
         self.calls[call.call_sid] = call
@@ -247,6 +297,11 @@ class BrowserConsole:
             return {"type": "connected", "call_sid": leg.call_sid}
         elif kind == "hangup":
             self._leg(message).end(AGENT_HUNG_UP)
+        elif kind in ("preview_call", "preview_skip"):
+            preview = self._preview
+            if preview is None or preview[0].preview_id != _text(message, "preview_id"):
+                raise ConsoleError("that contact is no longer offered")
+            self._end_preview(PreviewChoice.CALL if kind == "preview_call" else PreviewChoice.SKIP)
         elif kind == "disposition":
             return await self._disposition(message)
         elif kind == "stats":
@@ -361,6 +416,7 @@ class BrowserConsole:
         """The page is gone: a call in progress is lost; an idle agent is not offered more."""
         if self.leg is not None:
             self.leg.end(CONSOLE_LOST, lost=True)
+        self._end_preview(PreviewChoice.GONE)
         if self.live.pool.state(self.agent_id) in (AgentState.READY, AgentState.WRAP_UP):
             self.live.pause(self.agent_id, NO_PHONE)
 
@@ -369,7 +425,7 @@ class BrowserConsole:
             log.warning("agent %s: browser audio %s mid-call", self.agent.extension, state)
             self.leg.end(f"browser audio {state}", lost=True)
 
-    def _spawn(self, work: Coroutine[object, object, None]) -> None:
+    def _spawn(self, work: Coroutine[object, object, object]) -> None:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -380,6 +436,7 @@ class BrowserConsole:
             self.link = None
         if self.leg is not None:
             self.leg.end(CONSOLE_LOST, lost=True)
+        self._end_preview(PreviewChoice.GONE)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

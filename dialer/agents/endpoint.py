@@ -6,13 +6,19 @@ agent console over WebRTC). `ring(offer)` offers it a person and returns the
 how the call ended. `lost` says the agent vanished mid-call (a browser closed,
 a network gone) rather than hung up: then the person is not left in silence
 but given the safe-harbor message.
+
+A `PreviewEndpoint` (the console: a SIP phone has no screen) also shows an
+agent a contact before the dial (preview dialing): `preview(offer)` returns
+the agent's `PreviewChoice`, to call or to skip, as a future.
 """
 
 from __future__ import annotations
 
+import asyncio
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from media.bridge import AudioPort
 
@@ -33,6 +39,7 @@ class CallOffer:
     contact: Mapping[str, str] = field(default_factory=dict)  # the screen pop
     campaign_id: int | None = None
     lead_id: int | None = None
+    preview: bool = False  # the call the agent chose to place: answered without asking
 
 
 class AgentCallLeg(Protocol):
@@ -51,3 +58,29 @@ class AgentCallLeg(Protocol):
 
 class AgentEndpoint(Protocol):
     async def ring(self, offer: CallOffer) -> AgentCallLeg: ...
+
+
+@dataclass(frozen=True)
+class PreviewOffer:
+    """A contact shown to an agent before the dial."""
+
+    preview_id: str
+    campaign_id: int
+    lead_id: int
+    name: str
+    number: str
+    decide_within_s: float
+    contact: Mapping[str, str] = field(default_factory=dict)
+
+
+class PreviewChoice(enum.StrEnum):
+    CALL = "call"
+    SKIP = "skip"
+    GONE = "gone"  # the console went away before the agent chose
+
+
+@runtime_checkable
+class PreviewEndpoint(AgentEndpoint, Protocol):
+    def preview(self, offer: PreviewOffer) -> asyncio.Future[PreviewChoice]: ...
+
+    def preview_over(self, preview_id: str, outcome: str) -> None: ...  # withdrawn, or dialled

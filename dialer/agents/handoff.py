@@ -7,7 +7,8 @@ which AMD heard before it could say "human") to the moment both hear each
 other, must fit in `safe_harbor_s` (the FTC's 2 s): a ready agent is reserved at once or as
 soon as one frees up, their phone is rung for what is left of the window, and
 a phone that does not answer in time pauses its agent ("no answer") so the
-next person is not offered to it. When the window closes with nobody on the
+next person is not offered to it. A call an agent placed from a preview is
+theirs: they wait, reserved, and are rung at once. When the window closes with nobody on the
 line, the person hears the safe-harbor message (who called, and how to opt
 out; the opt-out key works while it plays and just after), and the call ends
 as abandoned.
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from actors.agent_pool import AGENT_LOST, NO_ANSWER, NO_PHONE, LiveAgentPool
 from dialer.agents.endpoint import AgentCallLeg, AgentUnreachable, CallOffer
+from dialer.agents.states import AgentState
 from dialer.config import AgentSettings
 from dialer.flow.interpreter import ABANDONED, HandedOff, HandOff
 from dialer.flow.runner import HandOffCall, SpeechRenderer
@@ -80,15 +82,19 @@ class AgentHandOff:
         loop = asyncio.get_running_loop()
         waiting_since = call.waiting_since if call.waiting_since is not None else loop.time()
         deadline = waiting_since + self.settings.safe_harbor_s
-        campaign_id = call.facts.campaign_id
+        campaign_id, chosen_by = call.facts.campaign_id, call.facts.agent_id
         while True:
-            # A ready agent is always asked for, even with the window spent (a late AMD
-            # verdict): a person bridged a little late is better served than abandoned.
-            agent_id = await self.agents.reserve(campaign_id, deadline - loop.time())
+            if chosen_by is not None and self.agents.pool.state(chosen_by) is AgentState.RESERVED:
+                agent_id: int | None = chosen_by  # they placed this call and wait for it
+            else:
+                # A ready agent is always asked for, even with the window spent (a late AMD
+                # verdict): a person bridged a little late is better served than abandoned.
+                agent_id = await self.agents.reserve(campaign_id, deadline - loop.time())
             if agent_id is None:
                 break
             within_s = max(deadline - loop.time(), MIN_RING_S)
-            leg = await self._ring(agent_id, call, within_s)
+            leg = await self._ring(agent_id, call, within_s, preview=agent_id == chosen_by)
+            chosen_by = None
             if leg is not None:
                 try:
                     return await self._bridge(agent_id, leg, call)
@@ -98,7 +104,9 @@ class AgentHandOff:
                 break
         return await self._abandon(call)
 
-    async def _ring(self, agent_id: int, call: HandOffCall, within_s: float) -> AgentCallLeg | None:
+    async def _ring(
+        self, agent_id: int, call: HandOffCall, within_s: float, *, preview: bool = False
+    ) -> AgentCallLeg | None:
         """The agent's phone, answered within `within_s`; None (agent released) otherwise."""
         phone = self.agents.phones.get(agent_id)
         if phone is None:
@@ -114,6 +122,7 @@ class AgentHandOff:
             contact=facts.contact,
             campaign_id=facts.campaign_id,
             lead_id=facts.lead_id,
+            preview=preview,
         )
         try:
             leg = await phone.ring(offer)

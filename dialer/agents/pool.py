@@ -116,7 +116,19 @@ class AgentPool:
 
     def ready_for(self, campaign_id: int | None) -> int:
         """Ready agents who take this campaign's calls (what progressive pacing dials for)."""
-        return sum(1 for agent in self._ready_since if self.seats[agent].serves(campaign_id))
+        return len(self.ready_agents(campaign_id))
+
+    def ready_agents(self, campaign_id: int | None) -> list[int]:
+        """Ready agents who take this campaign's calls, who has waited longest first."""
+        return [agent for agent in self._ready_since if self.seats[agent].serves(campaign_id)]
+
+    def reserve_agent(self, agent_id: int, now: float, reason: str) -> bool:
+        """Reserve this ready agent for a call not yet placed (preview: they see the contact
+        and decide); False if they are not ready. Release, or connect them, as for a person."""
+        if self.state(agent_id) is not AgentState.READY:
+            return False
+        self._move(agent_id, AgentEvent.RESERVE, now, reason)
+        return True
 
     # -- people ------------------------------------------------------------------------
 

@@ -105,10 +105,8 @@ class CampaignSettings:
         if not self.trunk:
             raise SettingsError("trunk", "must name a trunk")
         if self.mode not in set(DialingMode):
-            modes = ", ".join(m for m in DialingMode if m != DialingMode.PREVIEW)
+            modes = ", ".join(DialingMode)
             raise SettingsError("mode", f"must be one of {modes} (got {self.mode!r})")
-        if self.mode == DialingMode.PREVIEW:
-            raise SettingsError("mode", "preview needs the agent console, which is not built yet")
         if self.dial_ratio < 1.0:
             raise SettingsError("dial_ratio", f"must be at least 1 (got {self.dial_ratio!r})")
         if not 0.0 < self.abandon_limit < 1.0:

@@ -81,7 +81,8 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
     agents = parser.add_argument_group("agents")
     agents.add_argument(
         "--mode",
-        help="broadcast (no agents), progressive (a call per ready agent), ratio, predictive",
+        help="broadcast (no agents), preview (the agent sees the contact and clicks to dial),"
+        " progressive (a call per ready agent), ratio, predictive",
     )
     agents.add_argument("--dial-ratio", type=float, help="calls per ready agent (ratio mode)")
     agents.add_argument(

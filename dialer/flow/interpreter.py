@@ -190,6 +190,7 @@ class CallFacts:
     answered_by: str | None = None
     campaign_id: int | None = None
     lead_id: int | None = None
+    agent_id: int | None = None  # the agent reserved for this call (preview dialing)
 
     def webhook_params(self) -> dict[str, str]:
         params = {

@@ -193,6 +193,7 @@ class FlowRequest:
     opt_out: Callable[[], Awaitable[None]] | None = None  # the opt-out key was pressed
     campaign_id: int | None = None  # whose agents take the person (a hand-off)
     lead_id: int | None = None
+    agent_id: int | None = None  # the agent who chose to call them (preview), waiting
 
 
 class CallFlow:

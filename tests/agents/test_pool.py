@@ -141,3 +141,25 @@ def test_counts_by_state() -> None:
     logged_in_ready(pool, 1, now=0.0)
     counts = pool.counts()
     assert counts[AgentState.READY] == 1 and counts[AgentState.LOGGED_OUT] == 1
+
+
+def test_an_agent_reserved_for_a_preview_is_not_offered_a_person_until_released() -> None:
+    pool = pool_with(ANN)
+    logged_in_ready(pool, 1, now=0.0)
+    assert pool.ready_agents(None) == [1]
+    assert pool.reserve_agent(1, now=1.0, reason="preview")
+    assert pool.status[1].reason == "preview" and pool.ready_agents(None) == []
+    assert not pool.reserve_agent(1, now=1.5, reason="preview")  # not ready: not twice
+    waiting = pool.request(None, now=2.0, deadline=4.0)
+    assert pool.take_events() == []
+    pool.release(1, now=3.0)  # skipped: ready again, and the person waiting gets them
+    assert pool.take_events() == [Assigned(waiting, 1)]
+
+
+def test_only_a_ready_agent_can_be_reserved_for_a_preview() -> None:
+    pool = pool_with(ANN)
+    assert not pool.reserve_agent(1, now=0.0, reason="preview")  # logged out
+    pool.log_in(1, now=1.0)
+    assert not pool.reserve_agent(1, now=1.0, reason="preview")  # paused
+    assert not pool.reserve_agent(9, now=1.0, reason="preview")  # unknown
+    assert pool.state(1) is AgentState.PAUSED

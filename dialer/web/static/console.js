@@ -13,6 +13,7 @@ let backoffMs = 500;
 let stopped = false;
 let currentCall = null; // call_sid ringing or on the line
 let lastCall = null; // call_sid awaiting its disposition
+let currentPreview = null; // preview_id shown, or chosen and being dialled
 
 function show(id, visible) { $(id).hidden = !visible; }
 function text(id, value) { $(id).textContent = value; }
@@ -122,7 +123,14 @@ function onMessage(message) {
       ring(message);
       break;
     case "history":
-      if (message.call_sid === currentCall) showHistory(message.attempts);
+      if (message.call_sid === currentCall) showHistory("pop-history", message.attempts);
+      if (message.call_sid === currentPreview) showHistory("preview-history", message.attempts);
+      break;
+    case "preview":
+      preview(message);
+      break;
+    case "preview_over":
+      previewOver(message);
       break;
     case "connected":
       text("call-title", "On call");
@@ -166,7 +174,48 @@ function fillPauseReasons(reasons) {
   select.replaceChildren(...reasons.map((reason) => new Option(reason, reason)));
 }
 
+function preview(message) {
+  currentPreview = message.preview_id;
+  text("preview-name", message.name || "(no name)");
+  text("preview-number", message.number);
+  text("preview-campaign", String(message.campaign_id));
+  const rows = Object.entries(message.contact || {}).map(([key, value]) => row([key, value]));
+  $("preview-attributes").tBodies[0].replaceChildren(...rows);
+  $("preview-history").tBodies[0].replaceChildren();
+  const until = new Date(Date.now() + message.decide_within_s * 1000);
+  text("preview-deadline", `choose by ${until.toLocaleTimeString()}`);
+  $("preview-call").disabled = false;
+  $("preview-skip").disabled = false;
+  show("preview-result", false);
+  show("preview-panel", true);
+  document.body.dataset.preview = "shown";
+}
+
+function choosePreview(choice) {
+  if (!currentPreview || !send({ type: `preview_${choice}`, preview_id: currentPreview })) return;
+  $("preview-call").disabled = true;
+  $("preview-skip").disabled = true;
+  if (choice === "call") {
+    text("preview-deadline", "dialling…");
+    document.body.dataset.preview = "dialling";
+  } else {
+    show("preview-panel", false);
+    currentPreview = null;
+    document.body.dataset.preview = "skipped";
+  }
+}
+
+function previewOver(message) {
+  if (message.preview_id !== currentPreview) return;
+  currentPreview = null;
+  show("preview-panel", false);
+  text("preview-result", `Last contact: ${message.outcome}`);
+  show("preview-result", true);
+  document.body.dataset.preview = "over";
+}
+
 function ring(message) {
+  if (message.preview) show("preview-panel", false); // the contact chosen answered
   currentCall = message.call_sid;
   text("call-title", "Incoming call");
   text("pop-name", message.name || "(no name)");
@@ -181,7 +230,7 @@ function ring(message) {
   show("hangup", true);
   show("disposition-panel", false);
   document.body.dataset.call = "ringing";
-  if ($("auto-answer").checked) answer();
+  if (message.preview || $("auto-answer").checked) answer(); // a preview call is the agent's own
 }
 
 function answer() {
@@ -203,9 +252,9 @@ function ended(message) {
   }
 }
 
-function showHistory(attempts) {
+function showHistory(table, attempts) {
   const rows = attempts.map((a) => row([a.at, a.number, a.reason ? `${a.outcome}: ${a.reason}` : a.outcome, a.disposition]));
-  $("pop-history").tBodies[0].replaceChildren(...rows);
+  $(table).tBodies[0].replaceChildren(...rows);
 }
 
 function row(cells) {
@@ -280,6 +329,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("ready").addEventListener("click", () => { say(""); send({ type: "ready" }); });
   $("pause").addEventListener("click", () => { say(""); send({ type: "pause", reason: $("pause-reason").value }); });
   $("answer").addEventListener("click", answer);
+  $("preview-call").addEventListener("click", () => choosePreview("call"));
+  $("preview-skip").addEventListener("click", () => choosePreview("skip"));
   $("hangup").addEventListener("click", () => { if (currentCall) send({ type: "hangup", call_sid: currentCall }); });
   $("mute").addEventListener("click", toggleMute);
   $("disposition-form").addEventListener("submit", submitDisposition);
