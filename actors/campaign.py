@@ -44,6 +44,8 @@ from actors.call import CallActor, CallFinished
 from actors.preview import Preview, PreviewDecided, PreviewDesk
 from actors.runtime import Actor, spawn
 from actors.supervisor import ChildSpec, Restart, Supervisor
+from actors.webhooks import WebhookSender
+from dialer import webhooks
 from dialer.agents.endpoint import PreviewChoice
 from dialer.amd_listener import AmdRequest, hand_to_agents
 from dialer.calling import CallRequest
@@ -126,6 +128,9 @@ class CampaignPlan:
     abandon_limit: float = 0.03
     preview_decide_s: float = 60.0  # preview: an agent's time to choose, then paused
     preview_skip_s: float = 900.0  # preview: a skipped lead comes back this much later
+    status_callback: str | None = None  # where calls' progress is POSTed, through `webhooks`
+    status_events: frozenset[str] = frozenset({"completed"})
+    webhooks: WebhookSender | None = None
 
 
 @dataclass(frozen=True)
@@ -446,6 +451,7 @@ class CampaignActor(Actor):
             amd=amd,
             ring_timeout_s=plan.ring_timeout_s,
             max_duration_s=plan.max_duration_s,
+            on_progress=self._progress_callback(lead.id, attempt_id, number),
         )
         spec = ChildSpec(
             f"call-{attempt_id}",
@@ -456,6 +462,25 @@ class CampaignActor(Actor):
         )
         await self._calls.start_child(spec)
         return attempt_id
+
+    def _progress_callback(
+        self, lead_id: int, attempt_id: int, number: str
+    ) -> Callable[[str, str], None] | None:
+        """The call's progress, to the status callback (the events the campaign chose)."""
+        plan = self.plan
+        sender, url = plan.webhooks, plan.status_callback
+        if sender is None or url is None:
+            return None
+
+        def progress(status: str, call_sid: str) -> None:
+            if status in plan.status_events:
+                body = webhooks.call_event(
+                    status, at=self.wall_clock(), campaign_id=plan.campaign_id, lead_id=lead_id,
+                    attempt_id=attempt_id, to=number, call_sid=call_sid,
+                )  # fmt: skip
+                sender.queue(plan.campaign_id, f"call.{status}", url, body)
+
+        return progress
 
     def _not_dialled(self, chosen: Preview | None, why: str) -> None:
         if chosen is not None and self.previews is not None:
@@ -502,9 +527,27 @@ class CampaignActor(Actor):
                 on_secondary=step.on_secondary,
             )
         )
+        self._call_completed(message, dialled, result, now)
         self.ref.tell(_Pump())
         if self._stopping or self._paused:
             await self._maybe_finish()
+
+    def _call_completed(
+        self, message: CallFinished, dialled: _Dialled, result: AttemptOutcome, now: float
+    ) -> None:
+        plan = self.plan
+        if plan.webhooks is None or plan.status_callback is None:
+            return
+        if "completed" not in plan.status_events:
+            return
+        body = webhooks.call_completed(
+            at=now, campaign_id=plan.campaign_id, lead_id=message.lead_id,
+            attempt_id=message.attempt_id, to=dialled.number, call_sid=message.report.call_id,
+            outcome=str(result.outcome), sip_code=result.sip_code, reason=result.reason,
+            answered_by=str(result.answered_by) if result.answered_by else None,
+            duration_s=result.duration_s or 0.0, variables=result.variables,
+        )  # fmt: skip
+        plan.webhooks.queue(plan.campaign_id, "call.completed", plan.status_callback, body)
 
     async def _amd_for(
         self, lead: Lead, number: str, agent_id: int | None = None
@@ -607,6 +650,7 @@ class CampaignActor(Actor):
         following = next_round(self.plan.schedule, datetime.fromtimestamp(now, UTC))
         if following is None:
             await self._set_state(CampaignEvent.COMPLETE)
+            await self._campaign_completed(now)
             return "completed"
         campaign, at = self.plan.campaign_id, following.timestamp()
         await self.store.run(
@@ -616,6 +660,15 @@ class CampaignActor(Actor):
         )
         log.info("campaign %d: next run at %s", campaign, following.isoformat())
         return "scheduled"
+
+    async def _campaign_completed(self, now: float) -> None:
+        plan = self.plan
+        if plan.webhooks is None or plan.status_callback is None:
+            return
+        campaign = plan.campaign_id
+        counts = await self.store.run(lambda s: s.campaign_counts(campaign))
+        body = webhooks.campaign_completed(at=now, campaign_id=campaign, counts=counts)
+        plan.webhooks.queue(campaign, webhooks.CAMPAIGN_COMPLETED, plan.status_callback, body)
 
     async def _set_state(self, event: CampaignEvent) -> None:
         campaign, now = self.plan.campaign_id, self.wall_clock()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +57,9 @@ class CallRequest:
     record_to: Path | None = None
     ring_timeout_s: float | None = None  # None: the configured limit
     max_duration_s: float | None = None  # None: the configured limit
+    # Told "initiated" (the INVITE left), "ringing" (the first 18x) and "answered", with
+    # the call's id: status callbacks. It must not block (it runs on the call's path).
+    on_progress: Callable[[str, str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,17 @@ async def _no_opt_out() -> None:
 
 
 async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
+    """Place the call and return its report, counted in the dialer's metrics."""
+    dialer.metrics.call_started()
+    report = None
+    try:
+        report = await _place_call(dialer, request)
+        return report
+    finally:
+        dialer.metrics.call_finished(report)
+
+
+async def _place_call(dialer: Dialer, request: CallRequest) -> CallReport:
     transport = dialer.transport
     if transport is None:
         raise RuntimeError("the dialer is not started")
@@ -166,6 +180,8 @@ async def place_call(dialer: Dialer, request: CallRequest) -> CallReport:
             make_offer=lambda: session.local_offer().encode(),
         )
         transport.start_call(call, call.start(transport.now), events.put_nowait)
+        if request.on_progress is not None:
+            request.on_progress("initiated", call.call_id)
         ended = await _follow(dialer, call, session, request, events, flow, amd)
     finally:
         if amd is not None:
@@ -329,13 +345,20 @@ async def _follow(
         transport.run(call, call.hangup(transport.now, reason))
 
     finished: str | None = None  # why the call would have ended while AMD still listened
+    progress = request.on_progress or (lambda _status, _call_id: None)
+    rang = False
     while True:
         event = await events.get()
         if isinstance(event, CallEnded):
             return event
-        if isinstance(event, CallRinging) and event.early_media_sdp:
-            _apply(session, event.early_media_sdp, early=True)
+        if isinstance(event, CallRinging):
+            if not rang:
+                rang = True
+                progress("ringing", call.call_id)
+            if event.early_media_sdp:
+                _apply(session, event.early_media_sdp, early=True)
         elif isinstance(event, CallAnswered):
+            progress("answered", call.call_id)
             failure = _apply(session, event.sdp, early=False)
             if failure:
                 transport.run(call, call.hangup(transport.now, failure, Outcome.FAILED))

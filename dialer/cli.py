@@ -10,6 +10,9 @@
     dialer contacts import|list|reset|complete|remove ...
     dialer dnc add|remove|list|import ...
     dialer agent add|list|show|edit|password|remove ...
+    dialer user add|list|show|edit|password|remove ...
+    dialer token create|list|revoke ...
+    dialer audit list|export ...
     dialer flow check FLOW [--campaign ID]
     dialer tts say|voices ...
     dialer amd FILE... [--json]
@@ -30,17 +33,22 @@ import logging
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from dialer.calling import CallRequest
 from dialer.commands import agent as agent_commands
 from dialer.commands import amd as amd_commands
+from dialer.commands import audit as audit_commands
 from dialer.commands import campaign as campaign_commands
 from dialer.commands import contacts as contact_commands
 from dialer.commands import dnc as dnc_commands
 from dialer.commands import flow as flow_commands
+from dialer.commands import token as token_commands
 from dialer.commands import tts as tts_commands
+from dialer.commands import user as user_commands
 from dialer.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:  # the call stack is imported only by the commands that call
+    from dialer.calling import CallRequest
 
 log = logging.getLogger("dialer")
 T = TypeVar("T")
@@ -64,12 +72,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "config": _config_check,
         "agent": agent_commands.agent_command,
         "amd": amd_commands.amd_command,
+        "audit": audit_commands.audit_command,
         "campaign": campaign_commands.campaign_command,
         "contacts": contact_commands.contacts_command,
         "dnc": dnc_commands.dnc_command,
         "flow": flow_commands.flow_command,
         "serve": campaign_commands.serve_command,
+        "token": token_commands.token_command,
         "tts": tts_commands.tts_command,
+        "user": user_commands.user_command,
     }[args.command]
     try:
         return handler(args, config)
@@ -112,6 +123,9 @@ def _parser() -> argparse.ArgumentParser:
     contact_commands.add_commands(commands)
     dnc_commands.add_commands(commands)
     agent_commands.add_commands(commands)
+    user_commands.add_commands(commands)
+    token_commands.add_commands(commands)
+    audit_commands.add_commands(commands)
     flow_commands.add_commands(commands)
     tts_commands.add_commands(commands)
 
@@ -137,6 +151,7 @@ def _setup_logging(config: Config, *, verbose: bool) -> None:
 
 
 def _call(args: argparse.Namespace, config: Config) -> int:
+    from dialer.calling import CallRequest
     from dialer.flow.document import FlowError
     from media.audiofile import AudioFileError, load_ulaw
 

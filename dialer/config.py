@@ -227,6 +227,18 @@ class AgentSettings:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    # The HMAC-SHA256 key every webhook is signed with; a campaign with a status_callback
+    # does not start without one (an unsigned callback could be forged by anyone).
+    secret: str = field(default="", repr=False)  # never printed, never logged
+    timeout_s: float = _setting(5.0, _range(0.5, 60))
+    max_attempts: int = _setting(12, _range(1, 100))  # then given up, kept in the outbox
+    first_retry_s: float = _setting(2.0, _range(0.1, 3600))  # doubling on every failure
+    max_retry_s: float = _setting(600.0, _range(1, 86400))
+    concurrency: int = _setting(4, _range(1, 64))  # deliveries in flight at once
+
+
+@dataclass(frozen=True)
 class WebSettings:
     enabled: bool = True  # `dialer serve` serves the agent console (and later the API)
     bind_host: str = _setting("127.0.0.1", _host)
@@ -250,6 +262,7 @@ class Config:
     flows: FlowSettings = field(default_factory=FlowSettings)
     agents: AgentSettings = field(default_factory=AgentSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     def trunk(self, name: str) -> TrunkSettings:
@@ -384,6 +397,7 @@ __all__ = [
     "SipSettings",
     "TrunkSettings",
     "TtsSettings",
+    "WebhookSettings",
     "load_config",
     "parse_config",
 ]

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dialer.config import AgentSettings, Config, TrunkSettings
+from dialer.metrics import DialerMetrics
 from dialer.sip.actions import Destination
 from dialer.sip.endpoint import EndpointSettings, SipEndpoint
 from dialer.sip.keepalive import KeepaliveParams, OptionsKeepalive, TrunkAlive, TrunkDown
@@ -127,6 +128,11 @@ class Dialer:
         self.ports = RtpPortPool(config.rtp.bind_host, config.rtp.port_min, config.rtp.port_max)
         self._registrations: list[RegistrationClient] = []
         self._keepalives: list[OptionsKeepalive] = []
+        self.metrics = DialerMetrics()
+        self.metrics.gauge(
+            "dialer_trunk_options_rtt_seconds", "The last OPTIONS round trip to each trunk",
+            "trunk", self._options_rtts,
+        )  # fmt: skip
 
     @classmethod
     async def start(
@@ -163,6 +169,9 @@ class Dialer:
         self.clock.start()
         for trunk in self.trunks.values():
             self._start_trunk(trunk)
+
+    def _options_rtts(self) -> dict[str, float]:
+        return {k.params.trunk: k.last_rtt_s for k in self._keepalives if k.last_rtt_s is not None}
 
     async def close(self) -> None:
         await self.clock.stop()

@@ -35,6 +35,7 @@ from actors.agent_pool import LiveAgentPool
 from actors.campaign import CampaignActor, CampaignFinished, CampaignPlan, ChannelPool
 from actors.runtime import spawn
 from actors.supervisor import ChildExit, ChildSpec, ExitAction, Restart, Supervisor
+from actors.webhooks import WebhookSender
 from dialer.agents.directory import AgentDirectory
 from dialer.agents.handoff import AgentHandOff
 from dialer.agents.pool import AgentPool
@@ -73,6 +74,7 @@ def plan_for(
     config: Config,
     flow_runtime: Callable[[], FlowRuntime],
     agents: LiveAgentPool | None = None,
+    webhooks: WebhookSender | None = None,
 ) -> CampaignPlan:
     """What a campaign's actor runs from; CampaignCannotRun when the settings cannot work
     (an unknown trunk, an unreadable prompt, a broken flow or a voice no engine has)."""
@@ -91,6 +93,10 @@ def plan_for(
             runtime = flow_runtime()  # hands people over as a flow's <Enqueue> does
     except (ConfigError, AudioFileError, FlowError) as exc:
         raise CampaignCannotRun(str(exc)) from None
+    if settings.status_callback and not config.webhooks.secret:
+        raise CampaignCannotRun(
+            "status_callback: webhooks.secret is not set, and callbacks are never sent unsigned"
+        )
     pacing = None
     mode = DialingMode(settings.mode)
     if mode.agent_paced:
@@ -121,6 +127,9 @@ def plan_for(
         abandon_limit=settings.abandon_limit,
         preview_decide_s=config.agents.preview_decide_s,
         preview_skip_s=config.agents.preview_skip_s,
+        status_callback=settings.status_callback,
+        status_events=frozenset(settings.status_events),
+        webhooks=webhooks if settings.status_callback else None,
     )
 
 
@@ -162,6 +171,8 @@ class CampaignHost:
         self._flow_runtime: FlowRuntime | None = None
         self._failures: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
         self._failure_task = asyncio.get_running_loop().create_task(self._record_failures())
+        self.webhooks = WebhookSender(store, config.webhooks, wall_clock=wall_clock)
+        self.webhooks.start()  # also sends what a previous run left in the outbox
 
     @property
     def has_slot(self) -> bool:
@@ -179,7 +190,9 @@ class CampaignHost:
             return True
         if not self.has_slot:
             return False
-        plan = plan_for(campaign_id, settings, self.config, self.flow_runtime, self.agents)
+        plan = plan_for(
+            campaign_id, settings, self.config, self.flow_runtime, self.agents, self.webhooks
+        )
         self._active.add(campaign_id)
         self.finished.pop(campaign_id, None)
 
@@ -225,6 +238,7 @@ class CampaignHost:
             await self._flow_runtime.close()
         self._failure_task.cancel()
         await asyncio.gather(self._failure_task, return_exceptions=True)
+        await self.webhooks.close()
 
     def _on_finished(self, result: CampaignFinished) -> None:
         self._active.discard(result.campaign_id)
@@ -318,15 +332,17 @@ async def serve(config: Config, db: Path, *, poll_s: float = 1.0) -> int:
         await reconcile_idle_campaigns(store, time.time())
         waiting: set[int] = set()
         web_runner = None
+        loop_watch = asyncio.ensure_future(dialer.metrics.watch_loop())
         try:
             if config.web.enabled:
-                web_runner = await start_web(store, agents, config.web)
+                web_runner = await start_web(store, agents, config, dialer.metrics)
             while not stop.is_set():
                 await start_due_campaigns(host, store, waiting)
                 await directory.refresh()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), poll_s)
         finally:
+            loop_watch.cancel()
             await host.close()
             if web_runner is not None:  # the consoles log out before the agents close
                 await web_runner.cleanup()

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from dialer.sip.auth import digest_ha1
 
 __all__ = [
+    "MAX_PASSWORD_LENGTH",
+    "MAX_USER_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
     "CredentialError",
     "HashedCredentials",
@@ -36,6 +38,7 @@ __all__ = [
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128  # a phone's keypad, not a passphrase manager; bounds the work
+MAX_USER_PASSWORD_LENGTH = 1024  # a web user's: a passphrase manager's, still bounded
 _EXTENSION = re.compile(r"[0-9]{2,10}")
 
 # scrypt's cost: ~0.1 s and 16 MiB a check on a small server. Read at call time, so a
@@ -60,12 +63,13 @@ def check_extension(extension: str) -> str:
     return extension
 
 
-def check_password(password: str) -> str:
-    """The policy: 8 to 128 characters, none of them control characters."""
+def check_password(password: str, *, max_length: int = MAX_PASSWORD_LENGTH) -> str:
+    """The policy: 8 to `max_length` (an agent's 128) characters, none of them control
+    characters."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise CredentialError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise CredentialError(f"a password has at most {MAX_PASSWORD_LENGTH} characters")
+    if len(password) > max_length:
+        raise CredentialError(f"a password has at most {max_length} characters")
     if any(ord(char) < 32 or ord(char) == 127 for char in password):
         raise CredentialError("a password cannot contain control characters (or a newline)")
     return password

@@ -64,6 +64,10 @@ from media.amd import AmdSettings
 T = TypeVar("T")
 VOICEMAIL = "voicemail"  # in retry outcomes: an answering machine counts as not reached
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+_HTTP_URL = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
+# A call's progress a status_callback can hear of (Twilio's names); and, always, the
+# campaign's completion.
+STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
 _DAY_NUMBERS = {name.lower(): number for number, name in enumerate(DAY_NAMES)}
 _DAY_GROUPS = {
     "all": range(7),
@@ -100,6 +104,8 @@ class CampaignSettings:
     mode: str = DialingMode.BROADCAST  # who takes the people who answer: see predictive.py
     dial_ratio: float = 2.0  # calls per ready agent, in ratio mode
     abandon_limit: float = 0.03  # of live answers, over 30 days and today (predictive)
+    status_callback: str | None = None  # an http(s) URL: each call's progress, POSTed
+    status_events: tuple[str, ...] = ("completed",)  # which (STATUS_EVENTS), as Twilio's
 
     def __post_init__(self) -> None:
         if not self.trunk:
@@ -107,6 +113,16 @@ class CampaignSettings:
         if self.mode not in set(DialingMode):
             modes = ", ".join(DialingMode)
             raise SettingsError("mode", f"must be one of {modes} (got {self.mode!r})")
+        if self.status_callback is not None and not _HTTP_URL.fullmatch(self.status_callback):
+            raise SettingsError(
+                "status_callback",
+                f"must be an http:// or https:// URL (got {self.status_callback!r})",
+            )
+        unknown = [e for e in self.status_events if e not in STATUS_EVENTS]
+        if unknown:
+            raise SettingsError(
+                "status_events", f"must be among {', '.join(STATUS_EVENTS)} (got {unknown[0]!r})"
+            )
         if self.dial_ratio < 1.0:
             raise SettingsError("dial_ratio", f"must be at least 1 (got {self.dial_ratio!r})")
         if not 0.0 < self.abandon_limit < 1.0:
@@ -152,6 +168,8 @@ class CampaignSettings:
             "mode": self.mode,
             "dial_ratio": self.dial_ratio,
             "abandon_limit": self.abandon_limit,
+            "status_callback": self.status_callback,
+            "status_events": list(self.status_events),
         }
 
     @classmethod
@@ -176,6 +194,8 @@ class CampaignSettings:
             mode=values.get("mode", str, cls.mode),
             dial_ratio=values.get("dial_ratio", float, cls.dial_ratio),
             abandon_limit=values.get("abandon_limit", float, cls.abandon_limit),
+            status_callback=values.optional("status_callback", str),
+            status_events=tuple(values.parsed("status_events", _event_names, cls.status_events)),
         )
         values.refuse_unknown()
         return settings
@@ -230,10 +250,18 @@ def parse_hours(text: str | None) -> RecipientHours | None:
 
 def parse_goal(text: str) -> tuple[str, str]:
     """'confirmed=true' -> ('confirmed', 'true')."""
+    if not isinstance(text, str):
+        raise ValueError(f"must be variable=value, such as confirmed=true (got {text!r})")
     name, equals, value = text.partition("=")
     if not equals or not name.strip() or not value.strip():
         raise ValueError(f"must be variable=value, such as confirmed=true (got {text!r})")
     return name.strip(), value.strip()
+
+
+def _event_names(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"must be a list of event names (got {value!r})")
+    return tuple(value)
 
 
 def _day(name: str) -> int:

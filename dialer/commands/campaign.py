@@ -32,35 +32,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dialer.campaign.abandonment import WINDOW_DAYS
-from dialer.campaign.export import iso_utc
+from dialer import campaigns
 from dialer.campaign.model import (
     FINAL_CAMPAIGN_STATES,
-    FINAL_LEAD_STATES,
     CampaignEvent,
     CampaignState,
     IllegalTransition,
     NotEditable,
 )
-from dialer.campaign.progress import Progress
-from dialer.campaign.schedule import first_run
 from dialer.campaign.settings import CampaignSettings, SettingsError
 from dialer.commands.common import add_common_arguments, open_store
 from dialer.commands.output import EXIT_FAILED, emit
 from dialer.commands.settings_options import add_settings_options, apply_settings_options
 from dialer.config import Config
-from dialer.flow.document import FlowError
-from dialer.flow.validation import CampaignFlow, load_campaign_flow, missing_values
-from dialer.store.repository import Campaign, Repository, StoreError
+from dialer.store.repository import Repository, StoreError
 from dialer.store.sqlite import SqliteStore
-from tts.engines import Engines
 
-ABANDONMENT_WINDOW_S = WINDOW_DAYS * 86400.0
-_CONTROLS = {
-    "pause": CampaignEvent.PAUSE,
-    "resume": CampaignEvent.RESUME,
-    "stop": CampaignEvent.STOP,
-}
 _REFUSALS = (StoreError, IllegalTransition, NotEditable, SettingsError)
 
 
@@ -136,17 +123,17 @@ def _store_command(store: Repository, args: argparse.Namespace, config: Config) 
     command, now = args.campaign_command, time.time()
     if command == "create":
         settings = _settings(args, CampaignSettings())
-        check_flow(settings, config)
+        campaigns.check_flow(settings, config)
         campaign_id = store.create_campaign(
             args.name, now=now, description=args.description, settings=settings.to_dict()
         )
-        return describe(store.get_campaign(campaign_id))
+        return campaigns.describe(store.get_campaign(campaign_id))
     if command == "edit":
         campaign = store.get_campaign(args.campaign)
         stored = CampaignSettings.from_dict(campaign.settings)
         settings = _settings(args, stored)
         if (settings.flow, settings.answering) != (stored.flow, stored.answering):
-            check_flow(settings, config)
+            campaigns.check_flow(settings, config)
         edited = store.update_campaign(
             args.campaign,
             now=now,
@@ -154,132 +141,31 @@ def _store_command(store: Repository, args: argparse.Namespace, config: Config) 
             description=args.description,
             settings=settings.to_dict() if settings != stored else None,
         )
-        return describe(edited)
+        return campaigns.describe(edited)
     if command == "list":
-        return {"campaigns": [_summary(c) for c in store.list_campaigns()]}
+        return {"campaigns": [campaigns.summary(c) for c in store.list_campaigns()]}
     if command == "show":
         campaign = store.get_campaign(args.campaign)
-        progress = _progress(store, campaign.id)
-        return describe(campaign) | {
+        progress = campaigns.progress(store, campaign.id)
+        return campaigns.describe(campaign) | {
             "progress": progress.to_dict(now),
-            "abandonment": _abandonment(store, campaign, now),
+            "abandonment": campaigns.abandonment(store, campaign, now),
         }
     if command == "duplicate":
         copy = store.duplicate_campaign(args.campaign, now=now)
-        return _summary(store.get_campaign(copy)) | {"copied_from": args.campaign}
+        return campaigns.summary(store.get_campaign(copy)) | {"copied_from": args.campaign}
     if command == "start":
-        return _summary(start(store, args.campaign, now, config))
-    if command in _CONTROLS:
-        return _summary(store.set_campaign_state(args.campaign, _CONTROLS[command], now=now))
+        return campaigns.summary(campaigns.start(store, args.campaign, now, config))
+    if command in campaigns.CONTROLS:
+        event = campaigns.CONTROLS[command]
+        return campaigns.summary(store.set_campaign_state(args.campaign, event, now=now))
     if command == "export":
         return _export(store, args)
     raise AssertionError(command)
 
 
-def start(store: Repository, campaign_id: int, now: float, config: Config) -> Campaign:
-    """A draft starts now, or waits as scheduled for its schedule's first run.
-
-    Refused while its flow is broken, or has something to say that some of the
-    contacts still to be called have no value for."""
-    campaign = store.get_campaign(campaign_id)
-    settings = CampaignSettings.from_dict(campaign.settings)
-    flows = check_flow(settings, config)
-    if flows:
-        _check_contacts(store, campaign_id, frozenset().union(*(f.placeholders for f in flows)))
-    schedule = settings.schedule
-    moment = datetime.fromtimestamp(now, UTC)
-    first = first_run(schedule, moment)
-    if first is None:
-        raise SettingsError("schedule", "has no run left: edit it, or duplicate the campaign")
-    if first <= moment:  # datetimes, not floats: a float round trip can land a hair later
-        return store.set_campaign_state(campaign_id, CampaignEvent.START, now=now)
-    return store.set_campaign_state(
-        campaign_id, CampaignEvent.SCHEDULE, now=now, next_run_at=first.timestamp()
-    )
-
-
-def check_flow(settings: CampaignSettings, config: Config) -> list[CampaignFlow]:
-    """The settings' flows (the flow, and the message left on machines), checked: every
-    document, every voice; SettingsError with every problem."""
-    wanted = [("flow", settings.flow)]
-    if settings.answering.enabled and settings.answering.on_machine == "message":
-        wanted.append(("amd.message_flow", settings.answering.message_flow))
-    if not any(flow for _, flow in wanted):
-        return []
-    engines = Engines(config.tts)  # EngineUnavailable is a ConfigError: exit 2, key named
-    checked = []
-    try:
-        for key, flow in wanted:
-            if flow:
-                try:
-                    checked.append(load_campaign_flow(flow, engines.check_voice))
-                except FlowError as exc:
-                    raise SettingsError(key, str(exc)) from None
-    finally:
-        engines.close()
-    return checked
-
-
-def _check_contacts(store: Repository, campaign_id: int, placeholders: frozenset[str]) -> None:
-    to_call = [
-        (lead.id, lead.template_values())
-        for lead in store.list_leads(campaign_id)
-        if lead.state not in FINAL_LEAD_STATES
-    ]
-    lacking = missing_values(to_call, placeholders)
-    if lacking:
-        shown = "; ".join(f"lead {lead}: {', '.join(names)}" for lead, names in lacking[:10])
-        more = f" and {len(lacking) - 10} more" if len(lacking) > 10 else ""
-        raise SettingsError(
-            "contacts",
-            f"{len(lacking)} contacts have no value for what the flow says ({shown}{more}):"
-            " fill in the values, or remove or complete those contacts",
-        )
-
-
-def describe(campaign: Campaign) -> dict[str, Any]:
-    return _summary(campaign) | {
-        "description": campaign.description,
-        "settings": dict(campaign.settings),
-    }
-
-
-def _summary(campaign: Campaign) -> dict[str, Any]:
-    summary: dict[str, Any] = {
-        "campaign": campaign.id,
-        "name": campaign.name,
-        "state": str(campaign.state),
-        "runs": campaign.runs,
-        "next_run_at": iso_utc(campaign.next_run_at),
-    }
-    if campaign.failure_reason:
-        summary["failure_reason"] = campaign.failure_reason
-    return summary
-
-
 def _settings(args: argparse.Namespace, base: CampaignSettings) -> CampaignSettings:
     return apply_settings_options(args, base, today=datetime.now(UTC).date())
-
-
-def _abandonment(store: Repository, campaign: Campaign, now: float) -> dict[str, Any]:
-    """The abandonment meter: people no agent took in time, of those handed to agents, over
-    the last 30 days and today (UTC), against the campaign's limit."""
-    limit = campaign.settings.get("abandon_limit", CampaignSettings.abandon_limit)
-    live, lost = store.hand_off_counts(campaign.id, now - ABANDONMENT_WINDOW_S)
-    live_today, lost_today = store.hand_off_counts(campaign.id, now - now % 86400)
-    return {
-        "limit": limit,
-        "live_30d": live,
-        "abandoned_30d": lost,
-        "rate_30d": round(lost / live, 4) if live else 0.0,
-        "live_today": live_today,
-        "abandoned_today": lost_today,
-        "rate_today": round(lost_today / live_today, 4) if live_today else 0.0,
-    }
-
-
-def _progress(store: Repository, campaign_id: int) -> Progress:
-    return Progress.of(store.campaign_counts(campaign_id), store.next_due_at(campaign_id))
 
 
 async def _run(args: argparse.Namespace, config: Config) -> int:
@@ -341,7 +227,7 @@ def _follow(store: Repository, campaign_id: int, interval_s: float = 1.0) -> int
     started, first_final = time.monotonic(), None
     while True:
         campaign = store.get_campaign(campaign_id)
-        progress = _progress(store, campaign_id)
+        progress = campaigns.progress(store, campaign_id)
         if first_final is None:
             first_final = progress.final
         elapsed = time.monotonic() - started

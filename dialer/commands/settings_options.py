@@ -44,6 +44,7 @@ from dialer.campaign.schedule import (
     Weekly,
 )
 from dialer.campaign.settings import (
+    STATUS_EVENTS,
     VOICEMAIL,
     CampaignSettings,
     SettingsError,
@@ -65,6 +66,8 @@ _OPTION_OF = {
     "mode": "--mode",
     "dial_ratio": "--dial-ratio",
     "abandon_limit": "--abandon-limit",
+    "status_callback": "--status-callback",
+    "status_events": "--status-events",
 }
 
 
@@ -77,6 +80,13 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
     calls.add_argument("--flow", help="a TwiML flow run on answer: a file, or a webhook URL")
     calls.add_argument("--ring-timeout", type=float, help="seconds of ringing before CANCEL")
     calls.add_argument("--duration", type=float, help="hang up answered calls after N seconds")
+    calls.add_argument(
+        "--status-callback", help="an http(s) URL each call's progress is POSTed to (signed)"
+    )
+    calls.add_argument(
+        "--status-events",
+        help=f"which progress, comma-separated: {','.join(STATUS_EVENTS)} (default: completed)",
+    )
 
     agents = parser.add_argument_group("agents")
     agents.add_argument(
@@ -183,6 +193,10 @@ def apply_settings_options(
     ):
         if getattr(args, option) is not None:
             changes[name] = getattr(args, option)
+    if args.status_callback is not None:
+        changes["status_callback"] = args.status_callback or None  # "": none any more
+    if args.status_events is not None:
+        changes["status_events"] = tuple(e.strip() for e in args.status_events.split(",") if e)
     if args.play is not None:
         changes["prompt_file"] = str(Path(args.play).resolve())
     if args.flow is not None:

@@ -31,6 +31,7 @@ import csv
 import io
 import re
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -120,6 +121,21 @@ def parse_contacts(data: bytes, *, default_region: str, max_rows: int = 50_000) 
             f"the file has {len(data_rows)} data rows; the limit is {max_rows}: split it"
         )
     return _validate_rows(data_rows, columns, region)
+
+
+def parse_contact(values: Mapping[str, str], *, default_region: str) -> ContactRecord:
+    """One contact given as column names and values (the API's event trigger), checked by
+    the rules a file's row is; email may be left out. ContactImportError with every
+    problem."""
+    region = check_region(default_region)
+    given = {"email": "", **values}
+    header = list(given)
+    columns = _map_columns(header, 1)
+    problems: list[str] = []
+    record = _build_record(1, [given[name] for name in header], columns, region, problems)
+    if record is None:
+        raise ContactImportError("; ".join(problems))
+    return record
 
 
 def decode_text(data: bytes) -> str:

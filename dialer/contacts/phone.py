@@ -97,7 +97,9 @@ def _undo_spreadsheet_damage(text: str) -> str:
     if not value:
         raise PhoneError("empty")
     if not _DIALLABLE.fullmatch(value):
-        bad = next(ch for ch in value if not (ch.isdigit() and ch.isascii()) and ch != "+")
+        bad = next((ch for ch in value if not (ch.isdigit() and ch.isascii()) and ch != "+"), "")
+        if not bad:  # only a plus where digits were expected ("00", "+")
+            raise PhoneError("no digits after the international prefix")
         raise PhoneError(f"unexpected character {bad!r}")
     return value
 

@@ -4,12 +4,16 @@ SQLite (`dialer.store.sqlite`) implements it today; PostgreSQL can later. The
 interface is synchronous: the engine calls it from one writer thread (or via
 `asyncio.to_thread` with one store object per thread), never from the loop.
 Every method is one transaction: it either happens entirely or not at all.
+Inside `transaction()` the methods called are one transaction together: a change
+and the audit entry describing it commit together or not at all.
 Times are Unix seconds handed in as `now`; the store never reads a clock.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -88,6 +92,28 @@ class DispositionRefused(StoreError):
     def __init__(self, attempt_id: int, reason: str) -> None:
         super().__init__(f"attempt {attempt_id}: {reason}")
         self.attempt_id = attempt_id
+        self.reason = reason
+
+
+class UserExists(StoreError):
+    """Another (not removed) user has that username; usernames compare without case."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"user {username!r} already exists")
+        self.username = username
+
+
+class InvalidUser(StoreError, ValueError):
+    """A field of a user or of their API token the rules refuse: a bad username or role,
+    a password too short or too long, a blank token name, an expiry already past..."""
+
+
+class CampaignBusy(StoreError):
+    """The campaign cannot be deleted now (it may dial, or calls are still up)."""
+
+    def __init__(self, campaign_id: int, reason: str) -> None:
+        super().__init__(f"campaign {campaign_id} cannot be deleted: {reason}")
+        self.campaign_id = campaign_id
         self.reason = reason
 
 
@@ -236,7 +262,112 @@ class DispositionRecorded:
     goal_reached: bool  # the disposition's variables met the goal: the lead was completed
 
 
+class Role(enum.StrEnum):
+    """What a web user may do; the web API decides what each role allows."""
+
+    ADMIN = "admin"
+    MANAGER = "manager"
+    AGENT = "agent"
+
+
+@dataclass(frozen=True)
+class User:
+    """A web user; their password hash is never part of it."""
+
+    id: int
+    username: str  # as given; unique among live users without regard to case
+    role: Role
+    disabled: bool  # a disabled user can neither log in nor use their tokens
+    created_at: float
+    updated_at: float
+    removed_at: float | None = None
+
+    def audit_fields(self) -> dict[str, object]:
+        """What an audit entry's before/after records of the user: nothing secret."""
+        return {
+            "id": self.id,
+            "username": self.username,
+            "role": str(self.role),
+            "disabled": self.disabled,
+        }
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """An API token as listed; neither the secret nor its hash is part of it."""
+
+    id: int
+    user_id: int
+    name: str
+    prefix: str  # the secret's first 8 characters ("dlr_" and 4 more), to tell tokens apart
+    created_at: float
+    last_used_at: float | None  # up to a minute behind: written at most once a minute
+    revoked_at: float | None
+    expires_at: float | None  # None: until revoked
+
+    def status(self, now: float) -> str:
+        """The token's state at `now`: "active", "revoked" or "expired"."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+    def audit_fields(self) -> dict[str, object]:
+        """What an audit entry's before/after records of the token: nothing secret."""
+        return {
+            "id": self.id,
+            "user_id": self.user_id,
+            "name": self.name,
+            "prefix": self.prefix,
+            "expires_at": self.expires_at,
+            "revoked_at": self.revoked_at,
+        }
+
+
+@dataclass(frozen=True)
+class QueuedWebhook:
+    """A status callback to send: where, and the body (JSON) byte for byte."""
+
+    campaign_id: int | None
+    event: str
+    url: str
+    body: str
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    id: int
+    campaign_id: int | None
+    event: str
+    url: str
+    body: str
+    created_at: float
+    attempts: int
+    next_attempt_at: float
+    last_error: str | None
+    delivered_at: float | None
+    given_up_at: float | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: float
+    actor: str  # a username, or "cli" for the command line
+    role: str  # the actor's role then; "" for the command line
+    action: str  # "campaign.start", "user.add"...
+    target: str  # "campaign:3", "user:alice"...
+    before: Mapping[str, object] | None  # as JSON stored it
+    after: Mapping[str, object] | None
+    source: str  # the client's IP address, or "cli"
+
+
 class Repository(Protocol):
+    def transaction(self) -> AbstractContextManager[None]:
+        """One write transaction around several method calls (see the module docstring)."""
+        ...
+
     # campaigns
     def create_campaign(
         self,
@@ -272,6 +403,8 @@ class Repository(Protocol):
         description: str | None = None,
         settings: Mapping[str, object] | None = None,
     ) -> Campaign: ...
+
+    def delete_campaign(self, campaign_id: int, *, now: float) -> None: ...
 
     # leads
     def import_contacts(
@@ -410,5 +543,81 @@ class Repository(Protocol):
     def hand_off_counts(self, campaign_id: int, since: float) -> tuple[int, int]:
         """(people handed to agents, of whom abandoned) in calls finished since `since`."""
         ...
+
+    # web users, API tokens, the audit log
+    def add_user(self, username: str, password: str, role: str, *, now: float) -> User: ...
+
+    def get_user(self, user_id: int) -> User: ...
+
+    def find_user(self, username: str) -> User | None: ...
+
+    def list_users(self) -> list[User]: ...
+
+    def update_user(
+        self,
+        user_id: int,
+        *,
+        now: float,
+        role: str | None = None,
+        disabled: bool | None = None,
+    ) -> User: ...
+
+    def set_user_password(self, user_id: int, password: str, *, now: float) -> User: ...
+
+    def remove_user(self, user_id: int, *, now: float) -> None: ...
+
+    def check_user_login(self, username: str, password: str) -> User | None: ...
+
+    def create_api_token(
+        self, user_id: int, name: str, *, now: float, expires_at: float | None = None
+    ) -> tuple[ApiToken, str]: ...
+
+    def get_api_token(self, token_id: int) -> ApiToken: ...
+
+    def check_api_token(self, secret: str, *, now: float) -> User | None: ...
+
+    def list_api_tokens(self, user_id: int | None = None) -> list[ApiToken]: ...
+
+    def revoke_api_token(self, token_id: int, *, now: float) -> ApiToken: ...
+
+    def record_audit(
+        self,
+        *,
+        at: float,
+        actor: str,
+        role: str,
+        action: str,
+        target: str,
+        source: str,
+        before: Mapping[str, object] | None = None,
+        after: Mapping[str, object] | None = None,
+    ) -> AuditEntry: ...
+
+    def list_audit(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        limit: int | None = 1000,
+        offset: int = 0,
+    ) -> list[AuditEntry]: ...
+
+    # the webhook outbox
+    def queue_webhooks(self, webhooks: Sequence[QueuedWebhook], *, now: float) -> list[int]: ...
+
+    def due_webhooks(self, now: float, limit: int) -> list[WebhookDelivery]: ...
+
+    def next_webhook_at(self) -> float | None: ...
+
+    def webhook_tried(
+        self, delivery_id: int, *, now: float, error: str | None, retry_at: float | None
+    ) -> WebhookDelivery: ...
+
+    def get_webhook(self, delivery_id: int) -> WebhookDelivery: ...
+
+    def list_webhooks(self, campaign_id: int | None = None) -> list[WebhookDelivery]: ...
 
     def close(self) -> None: ...

@@ -17,6 +17,12 @@ Pragmas:
   per commit (a few ms) is cheap next to a SIP call;
 - foreign_keys=ON: sqlite leaves them off by default;
 - busy_timeout: concurrent writers wait rather than fail.
+
+Transactions nest: a `_write()` inside another (a method called within
+`transaction()`, or by another method) is a SAVEPOINT of the outer one. Its
+changes commit only with the outer transaction, and an error out of it undoes
+just its own changes, so each method stays all-or-nothing even when its caller
+catches the error and carries on.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from dialer.campaign.model import (
+    FINAL_CAMPAIGN_STATES,
     AnsweredBy,
     AttemptOutcome,
     AttemptState,
@@ -51,6 +58,7 @@ from dialer.store.repository import (
     Attempt,
     AttemptInFlight,
     Campaign,
+    CampaignBusy,
     DncEntry,
     ImportRejected,
     InvalidNumber,
@@ -60,7 +68,9 @@ from dialer.store.repository import (
     ReconcileReport,
     SchemaError,
 )
+from dialer.store.sqlite_accounts import AccountTables
 from dialer.store.sqlite_agents import AgentTables
+from dialer.store.sqlite_webhooks import WebhookTables
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +99,11 @@ ON CONFLICT (campaign_id, phone) DO UPDATE SET
     attributes = json_patch(leads.attributes, excluded.attributes),
     updated_at = excluded.updated_at
 """
+# Above every id in use or deleted: SQLite alone would hand out a deleted highest id again.
+_NEXT_CAMPAIGN_ID = (
+    "(SELECT max(coalesce((SELECT max(id) FROM campaigns), 0),"
+    " coalesce((SELECT max(id) FROM deleted_campaigns), 0)) + 1)"
+)
 _IN_DNC = (
     "EXISTS (SELECT 1 FROM dnc WHERE dnc.number = {number}"
     " AND (dnc.campaign_id IS NULL OR dnc.campaign_id = {campaign}))"
@@ -104,9 +119,15 @@ def _require_e164(number: str) -> None:
         raise InvalidNumber(number)
 
 
-class SqliteStore(AgentTables):
+_DELETABLE = FINAL_CAMPAIGN_STATES | {CampaignState.DRAFT}  # nothing dials, nothing will
+
+
+class SqliteStore(AgentTables, AccountTables, WebhookTables):
     """Repository on one SQLite file; see the module docstring for the threading rule.
-    The agent tables' methods come from `AgentTables` (dialer.store.sqlite_agents)."""
+    The agent tables' methods come from `AgentTables` (dialer.store.sqlite_agents), the
+    users', API tokens' and audit log's from `AccountTables` (dialer.store.sqlite_accounts),
+    the webhook outbox's from `WebhookTables` (dialer.store.sqlite_webhooks).
+    """
 
     def __init__(
         self,
@@ -120,6 +141,7 @@ class SqliteStore(AgentTables):
             path, isolation_level=None, timeout=busy_timeout_ms / 1000, check_same_thread=True
         )
         self._db.row_factory = sqlite3.Row
+        self._write_depth = 0  # _write() blocks open on this connection
         self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode != "wal" and str(path) != ":memory:":
@@ -138,16 +160,34 @@ class SqliteStore(AgentTables):
         self._db.close()
 
     @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction around several method calls: they commit together when
+        the block ends, or an exception out of it rolls them all back. The write lock is
+        held throughout, so keep the block to store calls (no I/O, no waiting)."""
+        with self._write():
+            yield
+
+    @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; the write lock is taken up front (see the docstring)."""
-        self._db.execute("BEGIN IMMEDIATE")
+        """One write transaction, the write lock taken up front; inside another, a
+        savepoint of it (see the module docstring)."""
+        depth = self._write_depth
+        savepoint = f"write_{depth}"
+        self._db.execute(f"SAVEPOINT {savepoint}" if depth else "BEGIN IMMEDIATE")
+        self._write_depth = depth + 1
         try:
             yield self._db
-            self._db.execute("COMMIT")
+            self._db.execute(f"RELEASE {savepoint}" if depth else "COMMIT")
         except BaseException:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # sqlite may have rolled back already
+                if depth:
+                    self._db.execute(f"ROLLBACK TO {savepoint}")
+                    self._db.execute(f"RELEASE {savepoint}")
+                else:
+                    self._db.execute("ROLLBACK")
             raise
+        finally:
+            self._write_depth = depth
 
     # -- campaigns ---------------------------------------------------------------
 
@@ -161,8 +201,8 @@ class SqliteStore(AgentTables):
     ) -> int:
         with self._write() as db:
             cursor = db.execute(
-                "INSERT INTO campaigns (name, description, settings, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO campaigns (id, name, description, settings, created_at, updated_at)"
+                f" VALUES ({_NEXT_CAMPAIGN_ID}, ?, ?, ?, ?, ?)",
                 (name, description, json.dumps(dict(settings or {})), now, now),
             )
         assert cursor.lastrowid is not None
@@ -279,6 +319,55 @@ class SqliteStore(AgentTables):
                 )
                 log.info("campaign %d: edited %s", campaign_id, ", ".join(sorted(changes)))
         return self.get_campaign(campaign_id)
+
+    def delete_campaign(self, campaign_id: int, *, now: float) -> None:
+        """Delete a draft, stopped, completed or failed campaign with its leads, its attempt
+        ledger and its own do-not-call list (CampaignBusy for one that dials or may, or
+        whose last calls are still up). Its id is never given to another campaign.
+
+        Agents assigned to it and to others lose it from their list; one assigned to it
+        alone keeps the dead id, as an empty list would let them take any campaign's calls.
+        """
+        with self._write() as db:
+            campaign = self.get_campaign(campaign_id)
+            if campaign.state not in _DELETABLE:
+                raise CampaignBusy(
+                    campaign_id,
+                    f"it is {campaign.state}: stop it first (a draft, stopped, completed"
+                    " or failed campaign can be deleted)",
+                )
+            (in_flight,) = db.execute(
+                "SELECT count(*) FROM attempts WHERE campaign_id = ? AND state = 'in_flight'",
+                (campaign_id,),
+            ).fetchone()
+            if in_flight:
+                raise CampaignBusy(campaign_id, f"{in_flight} of its calls are still up")
+            attempts = db.execute(
+                "DELETE FROM attempts WHERE campaign_id = ?"
+                " OR lead_id IN (SELECT id FROM leads WHERE campaign_id = ?)",
+                (campaign_id, campaign_id),
+            ).rowcount
+            leads = db.execute("DELETE FROM leads WHERE campaign_id = ?", (campaign_id,)).rowcount
+            db.execute("DELETE FROM dnc WHERE campaign_id = ?", (campaign_id,))
+            db.execute(
+                "UPDATE agents SET campaigns = (SELECT json_group_array(value)"
+                "   FROM json_each(agents.campaigns) WHERE value <> ?)"
+                " WHERE json_array_length(campaigns) > 1"
+                " AND EXISTS (SELECT 1 FROM json_each(agents.campaigns) WHERE value = ?)",
+                (campaign_id, campaign_id),
+            )
+            db.execute("DELETE FROM campaigns WHERE id = ?", (campaign_id,))
+            db.execute(
+                "INSERT INTO deleted_campaigns (id, name, deleted_at) VALUES (?, ?, ?)",
+                (campaign_id, campaign.name, now),
+            )
+        log.info(
+            "campaign %d: deleted (%s), with %d leads and %d attempts",
+            campaign_id,
+            campaign.state,
+            leads,
+            attempts,
+        )
 
     def _require_campaign(self, campaign_id: int) -> None:
         if self._db.execute("SELECT 1 FROM campaigns WHERE id = ?", (campaign_id,)).fetchone():

@@ -1,7 +1,8 @@
-"""The aiohttp application `dialer serve` runs: today the agent console.
+"""The aiohttp application `dialer serve` runs: the agent console and the API.
 
 `make_app` builds it from what it serves (the store worker, the live agent
-pool, `[web]` settings); `start_web` runs it on `bind_host:port` and returns
+pool, the configuration: `[web]` and what starting a campaign checks);
+`start_web` runs it on `bind_host:port` and returns
 the runner, which `serve` cleans up before the agents close. Every response
 carries the security headers: a CSP that allows no inline script and no other
 origin, no framing, no sniffing, and `no-store` on all but static files (the
@@ -11,18 +12,32 @@ console's pages show who is calling and what they said).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from actors.agent_pool import LiveAgentPool
 from dialer.agents.browser import RECONNECT_GRACE_S, BrowserConsoles
-from dialer.config import WebSettings
+from dialer.config import Config
+from dialer.metrics import DialerMetrics
+from dialer.store.repository import User
 from dialer.store.worker import StoreWorker
 from dialer.web import console
+from dialer.web.api import add_api
+from dialer.web.api.errors import errors_as_json
 from dialer.web.login_limit import LoginLimiter
-from dialer.web.sessions import AgentSessions
-from dialer.web.state import AGENTS, CONSOLES, LOGINS, SESSIONS, SETTINGS, STORE
+from dialer.web.sessions import AgentSessions, Sessions
+from dialer.web.state import (
+    AGENTS,
+    CONFIG,
+    CONSOLES,
+    LOGINS,
+    METRICS,
+    SESSIONS,
+    SETTINGS,
+    STORE,
+    USER_LOGINS,
+    USER_SESSIONS,
+)
 
 log = logging.getLogger("dialer.web")
 
@@ -46,32 +61,42 @@ SECURITY_HEADERS = {
 def make_app(
     store: StoreWorker,
     agents: LiveAgentPool,
-    settings: WebSettings,
+    config: Config,
     *,
     grace_s: float = RECONNECT_GRACE_S,
     logins: LoginLimiter | None = None,
+    metrics: DialerMetrics | None = None,
 ) -> web.Application:
-    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    """`metrics`: the dialer's (a fresh registry when the app runs without one, in tests)."""
+    settings = config.web
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[errors_as_json])
     app[STORE] = store
     app[AGENTS] = agents
     app[SETTINGS] = settings
+    app[CONFIG] = config
     app[SESSIONS] = AgentSessions(settings.session_ttl_s)
     app[LOGINS] = logins if logins is not None else LoginLimiter()
+    app[USER_SESSIONS] = Sessions[User](settings.session_ttl_s)
+    app[USER_LOGINS] = LoginLimiter(max_failures=logins.max_failures) if logins else LoginLimiter()
     app[CONSOLES] = BrowserConsoles(agents, store, grace_s=grace_s)
+    app[METRICS] = metrics if metrics is not None else DialerMetrics()
+    app[METRICS].gauge("dialer_agents", "Agents by state", "state", lambda: _agent_counts(agents))
     app.on_response_prepare.append(_security_headers)
-    app.cleanup_ctx.append(_consoles_closed)
+    app.on_shutdown.append(_consoles_closed)
     console.add_routes(app)
+    add_api(app)
     return app
 
 
 async def start_web(
-    store: StoreWorker, agents: LiveAgentPool, settings: WebSettings
+    store: StoreWorker, agents: LiveAgentPool, config: Config, metrics: DialerMetrics
 ) -> web.AppRunner | None:
     """Serve the app on `[web]` bind_host:port; `await runner.cleanup()` stops it.
 
     None when the address cannot be bound, said loudly: the campaigns (and agents on
-    SIP phones) still run, since the calls must not depend on the console."""
-    runner = web.AppRunner(make_app(store, agents, settings))
+    SIP phones) still run, since the calls must not depend on the web."""
+    settings = config.web
+    runner = web.AppRunner(make_app(store, agents, config, metrics=metrics))
     await runner.setup()
     try:
         await web.TCPSite(runner, settings.bind_host, settings.port).start()
@@ -83,8 +108,13 @@ async def start_web(
     except BaseException:
         await runner.cleanup()
         raise
-    log.info("agent console on http://%s:%d/agent", settings.bind_host, settings.port)
+    log.info("agent console on http://%s:%d/agent, API on /api", settings.bind_host,
+             settings.port)  # fmt: skip
     return runner
+
+
+def _agent_counts(agents: LiveAgentPool) -> dict[str, float]:
+    return {str(state): count for state, count in agents.pool.counts().items()}
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -93,6 +123,7 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         response.headers["Cache-Control"] = "no-store"
 
 
-async def _consoles_closed(app: web.Application) -> AsyncIterator[None]:
-    yield
-    await app[CONSOLES].close()  # consoles log out; their pages are told
+async def _consoles_closed(app: web.Application) -> None:
+    """On shutdown, before the server waits for its handlers: the consoles log out and
+    close their WebSockets, which would else hold the shutdown up until its timeout."""
+    await app[CONSOLES].close()

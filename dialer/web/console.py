@@ -28,6 +28,7 @@ from pathlib import Path
 from aiohttp import WSMsgType, web
 
 from dialer.agents.browser import BrowserConsole, ConsoleError
+from dialer.web.origin import same_origin
 from dialer.web.sessions import AgentSession
 from dialer.web.state import AGENTS, CONSOLES, LOGINS, SESSIONS, SETTINGS, STORE
 
@@ -60,7 +61,7 @@ async def page(request: web.Request) -> web.Response:
     session = _session(request)
     if session is None:
         return _login_page()
-    agent = session.agent
+    agent = session.subject
     return _render("console.html", csrf=session.csrf, name=agent.name, extension=agent.extension)
 
 
@@ -80,7 +81,7 @@ def _render(template: str, *, status: int = 200, **values: str) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
-    if not _same_origin(request):
+    if not same_origin(request):
         raise web.HTTPForbidden(text="cross-site request refused")
     form = await request.post()
     extension, password = form.get("extension"), form.get("password")
@@ -129,14 +130,14 @@ async def logout(request: web.Request) -> web.Response:
     csrf = form.get("csrf")
     if (
         session is None
-        or not _same_origin(request)
+        or not same_origin(request)
         or not isinstance(csrf, str)
         or not session.csrf_matches(csrf)
     ):
         raise web.HTTPForbidden(text="logout refused")
     request.app[SESSIONS].drop(session.token)
-    await request.app[CONSOLES].log_out(session.agent.id, "logged out")
-    log.info("agent %s logged out of the console", session.agent.extension)
+    await request.app[CONSOLES].log_out(session.subject.id, "logged out")
+    log.info("agent %s logged out of the console", session.subject.extension)
     response = web.Response(status=303, headers={"Location": "/agent"})
     response.del_cookie(COOKIE, path=COOKIE_PATH)
     return response
@@ -155,13 +156,13 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     session = _session(request)
     if session is None:
         raise web.HTTPForbidden(text="log in first")
-    if not _same_origin(request, allow_referer=False):
+    if not same_origin(request, allow_referer=False):
         raise web.HTTPForbidden(text="cross-site WebSocket refused")
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_MESSAGE_BYTES)
     await ws.prepare(request)
     link = WebSocketLink(ws)
     consoles = request.app[CONSOLES]
-    console = consoles.attach(session.agent, link)
+    console = consoles.attach(session.subject, link)
     link.send(console.hello())
     requests: set[asyncio.Task[None]] = set()
     try:
@@ -240,13 +241,3 @@ class WebSocketLink:
 
 def _session(request: web.Request) -> AgentSession | None:
     return request.app[SESSIONS].get(request.cookies.get(COOKIE))
-
-
-def _same_origin(request: web.Request, *, allow_referer: bool = True) -> bool:
-    """The request comes from a page of ours (CSRF, cross-site WebSocket hijacking)."""
-    ours = f"{request.scheme}://{request.host}"
-    origin = request.headers.get("Origin")
-    if origin is not None:
-        return origin == ours
-    referer = request.headers.get("Referer")
-    return allow_referer and referer is not None and referer.startswith(ours + "/")

@@ -6,14 +6,20 @@ from aiohttp import web
 
 from actors.agent_pool import LiveAgentPool
 from dialer.agents.browser import BrowserConsoles
-from dialer.config import WebSettings
+from dialer.config import Config, WebSettings
+from dialer.metrics import DialerMetrics
+from dialer.store.repository import User
 from dialer.store.worker import StoreWorker
 from dialer.web.login_limit import LoginLimiter
-from dialer.web.sessions import AgentSessions
+from dialer.web.sessions import AgentSessions, Sessions
 
 STORE = web.AppKey("store", StoreWorker)
 AGENTS = web.AppKey("agents", LiveAgentPool)
 SETTINGS = web.AppKey("settings", WebSettings)
+CONFIG = web.AppKey("config", Config)
 CONSOLES = web.AppKey("consoles", BrowserConsoles)
 SESSIONS = web.AppKey("sessions", AgentSessions)
 LOGINS = web.AppKey("logins", LoginLimiter)
+USER_SESSIONS = web.AppKey("user_sessions", Sessions[User])
+USER_LOGINS = web.AppKey("user_logins", LoginLimiter)
+METRICS = web.AppKey("metrics", DialerMetrics)

@@ -76,6 +76,8 @@ def test_scientific_notation_that_lost_digits_is_refused(text: str) -> None:
         ("+999 1234 5678", "US", "unknown country code"),
         ("1-800-FLOWERS", "US", "unexpected character 'F'"),
         ("4155550100 x12", "US", "unexpected character 'x'"),
+        ("00", "US", "no digits after the international prefix"),  # found by schemathesis
+        ("+", "US", "no digits after the international prefix"),
         ("4.1555501234E+09", "US", "not a possible number (has a fractional part)"),
         ("9" * 80, "US", "too long"),
     ],

@@ -23,7 +23,7 @@ import pytest
 
 from dialer.campaign.schedule import Recurring, Weekly
 from dialer.campaign.settings import CampaignSettings
-from dialer.commands.campaign import start
+from dialer.campaigns import start
 from dialer.config import Config, RtpSettings, SipSettings, TrunkSettings
 from dialer.runtime import Dialer
 from dialer.service import CampaignHost, start_due_campaigns
@@ -116,16 +116,21 @@ async def test_serve_dials_a_campaign_started_for_later_at_that_time(tmp_path: P
     contacts_file = contacts_csv(tmp_path, 4)
     with Sipp.start_uas("campaign_mix", timeout_s=60) as sipp:
         config = config_toml(tmp_path, sipp)
-        at = int(time.time()) + 4  # whole seconds: --start-at takes wall time to the second
-        at_text = datetime.fromtimestamp(at, ZoneInfo("UTC")).replace(tzinfo=None).isoformat()
         made = await dialer(
-            "campaign", "create", "later", "--start-at", at_text, "--zone", "UTC",
-            "--duration", "0.3", "--max-attempts", "1", "--any-hour", "--db", str(db), "--json",
+            "campaign", "create", "later", "--duration", "0.3", "--max-attempts", "1",
+            "--any-hour", "--db", str(db), "--json",
         )  # fmt: skip
         assert made[0] == 0, made[2]
         assert (await dialer("contacts", "import", "1", str(contacts_file), "--db", str(db)))[
             0
         ] == 0
+        # The start time is set last, a few seconds ahead: two commands must run before it.
+        at = int(time.time()) + 5  # whole seconds: --start-at takes wall time to the second
+        at_text = datetime.fromtimestamp(at, ZoneInfo("UTC")).replace(tzinfo=None).isoformat()
+        edited = await dialer(
+            "campaign", "edit", "1", "--start-at", at_text, "--zone", "UTC", "--db", str(db)
+        )
+        assert edited[0] == 0, edited[2]
         code, out, err = await dialer("campaign", "start", "1", "--db", str(db), "--json")
         assert code == 0 and json.loads(out)["state"] == "scheduled", err
         service = await asyncio.create_subprocess_exec(

@@ -22,7 +22,7 @@ from playwright.async_api import async_playwright
 from actors.agent_pool import AGENT_LOST, LiveAgentPool
 from dialer.agents import credentials
 from dialer.agents.states import AgentState
-from dialer.config import WebSettings
+from dialer.config import Config
 from dialer.flow.runner import FlowRequest, FlowRuntime
 from dialer.store.repository import Agent
 from dialer.store.worker import StoreWorker
@@ -59,7 +59,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
     """The store with the agent, the live pool, and the console served on loopback."""
     store, agent = await open_store(tmp_path / "dialer.db")
     live = live_pool(store, agent)
-    app = make_app(store, live, WebSettings(), grace_s=GRACE_S)
+    app = make_app(store, live, Config(), grace_s=GRACE_S)
     server = TestServer(app, host=LOOPBACK)
     await server.start_server()
     try:

@@ -555,7 +555,7 @@ def test_a_version_3_database_with_data_migrates_to_4(db_path: Path, tmp_path: P
     campaign, lead, attempt = 1, 1, 1
 
     after = SqliteStore(db_path)
-    assert after.schema_version == 4
+    assert after.schema_version == len(list(MIGRATIONS_DIR.glob("*.sql")))  # 4 and later ones
     migrated = after.get_attempt(attempt)
     assert migrated.result == AttemptOutcome(
         CallOutcome.COMPLETED, 200, "bridged", variables={"Digits": "1"}, duration_s=55.0

@@ -20,7 +20,7 @@ from dialer.agents.browser import AGENT_HUNG_UP, CONSOLE_LOST, BrowserConsole
 from dialer.agents.endpoint import AgentUnreachable, CallOffer
 from dialer.agents.states import AgentState
 from dialer.campaign.model import LeadEvent
-from dialer.config import WebSettings
+from dialer.config import Config, WebSettings
 from dialer.store.repository import Agent
 from dialer.store.worker import StoreWorker
 from dialer.web.app import make_app
@@ -61,7 +61,7 @@ async def client(desk: tuple[StoreWorker, Agent, LiveAgentPool]) -> AsyncIterato
     app = make_app(
         store,
         live,
-        WebSettings(session_ttl_s=600),
+        Config(web=WebSettings(session_ttl_s=600)),
         grace_s=GRACE_S,
         logins=LoginLimiter(max_failures=3),
     )

@@ -1,0 +1,56 @@
+"""The web API under /api: the operation table, and its OpenAPI document.
+
+Each resource's module lists its `OPERATIONS`; `add_api` mounts them all behind
+the one gate (`operation.mount`) and serves the document written from them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from dialer.web.api import (
+    admin_ops,
+    agent_ops,
+    campaign_ops,
+    dnc_ops,
+    lead_ops,
+    metrics_ops,
+    session_ops,
+)
+from dialer.web.api.errors import ApiError
+from dialer.web.api.openapi import document
+from dialer.web.api.operation import ApiCall, Operation, mount
+
+
+def operations() -> list[Operation]:
+    modules = (session_ops, campaign_ops, lead_ops, dnc_ops, agent_ops, admin_ops, metrics_ops)
+    listed = [op for module in modules for op in module.OPERATIONS]
+    return [*listed, Operation("GET", "/api/openapi.json", openapi, "This document", "meta",
+                               role=None, response={"type": "object"})]  # fmt: skip
+
+
+async def openapi(call: ApiCall) -> object:
+    return document(operations())
+
+
+def add_api(app: web.Application) -> None:
+    listed = operations()
+    mount(app, listed)
+    methods: dict[str, set[str]] = {}
+    for operation in listed:
+        methods.setdefault(operation.path, set()).add(operation.method)
+    patterns = [
+        (re.compile(re.sub(r"{\w+}", "[^/]+", path) + "$"), m) for path, m in methods.items()
+    ]
+
+    async def unknown(request: web.Request) -> web.StreamResponse:
+        """Not a route: a wrong method on a known path (405), or no such path (404)."""
+        for pattern, allowed in patterns:
+            if pattern.match(request.path):
+                methods = ", ".join(sorted(allowed))
+                raise ApiError(405, f"use {methods} on {request.path}", headers={"Allow": methods})
+        raise ApiError(404, f"no such API path: {request.path}")
+
+    app.router.add_route("*", "/api/{tail:.*}", unknown)
