@@ -239,8 +239,20 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    host: str = ""  # "": no mail (a campaign's completion report is not sent)
+    port: int = _setting(587, _range(1, 65535))
+    security: str = _setting("starttls", _one_of("starttls", "tls", "none"))
+    username: str = ""
+    password: str = field(default="", repr=False)  # never printed, never logged
+    from_address: str = "dialer@localhost"
+    timeout_s: float = _setting(20.0, _range(1, 300))
+    max_attempts: int = _setting(5, _range(1, 50))  # a minute apart
+
+
+@dataclass(frozen=True)
 class WebSettings:
-    enabled: bool = True  # `dialer serve` serves the agent console (and later the API)
+    enabled: bool = True  # `dialer serve` serves the agent console and the API
     bind_host: str = _setting("127.0.0.1", _host)
     port: int = _setting(8080, _range(1, 65535))
     session_ttl_s: float = _setting(43200.0, _range(60, 30 * 86400))
@@ -263,6 +275,7 @@ class Config:
     agents: AgentSettings = field(default_factory=AgentSettings)
     web: WebSettings = field(default_factory=WebSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     def trunk(self, name: str) -> TrunkSettings:
@@ -395,6 +408,7 @@ __all__ = [
     "LogSettings",
     "RtpSettings",
     "SipSettings",
+    "SmtpSettings",
     "TrunkSettings",
     "TtsSettings",
     "WebhookSettings",

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from actors.agent_pool import LiveAgentPool
 from actors.campaign import CampaignActor, CampaignFinished, CampaignPlan, ChannelPool
+from actors.mailer import ReportMailer
 from actors.runtime import spawn
 from actors.supervisor import ChildExit, ChildSpec, ExitAction, Restart, Supervisor
 from actors.webhooks import WebhookSender
@@ -173,6 +174,8 @@ class CampaignHost:
         self._failure_task = asyncio.get_running_loop().create_task(self._record_failures())
         self.webhooks = WebhookSender(store, config.webhooks, wall_clock=wall_clock)
         self.webhooks.start()  # also sends what a previous run left in the outbox
+        self.mailer = ReportMailer(store, config.smtp, wall_clock=wall_clock)
+        self._report_to: dict[int, tuple[str, ...]] = {}  # by campaign: its report_emails
 
     @property
     def has_slot(self) -> bool:
@@ -195,6 +198,7 @@ class CampaignHost:
         )
         self._active.add(campaign_id)
         self.finished.pop(campaign_id, None)
+        self._report_to[campaign_id] = settings.report_emails
 
         def start_actor() -> CampaignActor:
             return self.make_actor(
@@ -239,8 +243,13 @@ class CampaignHost:
         self._failure_task.cancel()
         await asyncio.gather(self._failure_task, return_exceptions=True)
         await self.webhooks.close()
+        await self.mailer.close()
 
     def _on_finished(self, result: CampaignFinished) -> None:
+        if result.state == "completed":
+            self.mailer.campaign_completed(
+                result.campaign_id, self._report_to.get(result.campaign_id, ())
+            )
         self._active.discard(result.campaign_id)
         self.finished[result.campaign_id] = result
         self._changed.set()

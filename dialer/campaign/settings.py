@@ -68,6 +68,8 @@ _HTTP_URL = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
 # A call's progress a status_callback can hear of (Twilio's names); and, always, the
 # campaign's completion.
 STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
+MAX_REPORT_EMAILS = 10
+_EMAIL = re.compile(r"[^@\s,;<>\"]+@[^@\s.,;<>\"]+(?:\.[^@\s.,;<>\"]+)+")
 _DAY_NUMBERS = {name.lower(): number for number, name in enumerate(DAY_NAMES)}
 _DAY_GROUPS = {
     "all": range(7),
@@ -106,6 +108,7 @@ class CampaignSettings:
     abandon_limit: float = 0.03  # of live answers, over 30 days and today (predictive)
     status_callback: str | None = None  # an http(s) URL: each call's progress, POSTed
     status_events: tuple[str, ...] = ("completed",)  # which (STATUS_EVENTS), as Twilio's
+    report_emails: tuple[str, ...] = ()  # mailed the report when it completes (at most 10)
 
     def __post_init__(self) -> None:
         if not self.trunk:
@@ -123,6 +126,11 @@ class CampaignSettings:
             raise SettingsError(
                 "status_events", f"must be among {', '.join(STATUS_EVENTS)} (got {unknown[0]!r})"
             )
+        if len(self.report_emails) > MAX_REPORT_EMAILS:
+            raise SettingsError("report_emails", f"at most {MAX_REPORT_EMAILS} addresses")
+        wrong = [a for a in self.report_emails if not _EMAIL.fullmatch(a)]
+        if wrong:
+            raise SettingsError("report_emails", f"not an email address: {wrong[0]!r}")
         if self.dial_ratio < 1.0:
             raise SettingsError("dial_ratio", f"must be at least 1 (got {self.dial_ratio!r})")
         if not 0.0 < self.abandon_limit < 1.0:
@@ -170,6 +178,7 @@ class CampaignSettings:
             "abandon_limit": self.abandon_limit,
             "status_callback": self.status_callback,
             "status_events": list(self.status_events),
+            "report_emails": list(self.report_emails),
         }
 
     @classmethod
@@ -196,6 +205,7 @@ class CampaignSettings:
             abandon_limit=values.get("abandon_limit", float, cls.abandon_limit),
             status_callback=values.optional("status_callback", str),
             status_events=tuple(values.parsed("status_events", _event_names, cls.status_events)),
+            report_emails=values.parsed("report_emails", _addresses, cls.report_emails),
         )
         values.refuse_unknown()
         return settings
@@ -256,6 +266,12 @@ def parse_goal(text: str) -> tuple[str, str]:
     if not equals or not name.strip() or not value.strip():
         raise ValueError(f"must be variable=value, such as confirmed=true (got {text!r})")
     return name.strip(), value.strip()
+
+
+def _addresses(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"must be a list of email addresses (got {value!r})")
+    return tuple(item.strip() for item in value)
 
 
 def _event_names(value: object) -> tuple[str, ...]:

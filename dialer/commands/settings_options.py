@@ -68,6 +68,7 @@ _OPTION_OF = {
     "abandon_limit": "--abandon-limit",
     "status_callback": "--status-callback",
     "status_events": "--status-events",
+    "report_emails": "--report-email",
 }
 
 
@@ -83,6 +84,10 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
     calls.add_argument(
         "--status-callback", help="an http(s) URL each call's progress is POSTed to (signed)"
     )
+    calls.add_argument(
+        "--report-email", action="append", metavar="ADDRESS",
+        help="mailed the report when the campaign completes (repeat, up to 10; '' for none)",
+    )  # fmt: skip
     calls.add_argument(
         "--status-events",
         help=f"which progress, comma-separated: {','.join(STATUS_EVENTS)} (default: completed)",
@@ -195,6 +200,8 @@ def apply_settings_options(
             changes[name] = getattr(args, option)
     if args.status_callback is not None:
         changes["status_callback"] = args.status_callback or None  # "": none any more
+    if args.report_email is not None:
+        changes["report_emails"] = tuple(a for a in args.report_email if a)
     if args.status_events is not None:
         changes["status_events"] = tuple(e.strip() for e in args.status_events.split(",") if e)
     if args.play is not None:
