@@ -19,7 +19,7 @@ from dialer.campaign.settings import CampaignSettings, SettingsError
 from dialer.config import Config
 from dialer.flow.document import FlowError
 from dialer.flow.validation import CampaignFlow, load_campaign_flow, missing_values
-from dialer.store.repository import Campaign, Repository
+from dialer.store.repository import Campaign, Lead, Repository
 from tts.engines import Engines
 
 ABANDONMENT_WINDOW_S = WINDOW_DAYS * 86400.0
@@ -130,3 +130,18 @@ def abandonment(store: Repository, campaign: Campaign, now: float) -> dict[str, 
 
 def progress(store: Repository, campaign_id: int) -> Progress:
     return Progress.of(store.campaign_counts(campaign_id), store.next_due_at(campaign_id))
+
+
+def lead_view(lead: Lead) -> dict[str, Any]:
+    """A lead as managers see it (a contact and where its calls stand)."""
+    return {
+        "id": lead.id,
+        "name": lead.name,
+        "phone": lead.phone,
+        "secondary_phone": lead.secondary_phone,
+        "email": lead.email,
+        "state": str(lead.state),
+        "attempts": lead.attempts,
+        "last_outcome": lead.last_outcome,
+        "next_attempt_at": iso_utc(lead.next_attempt_at),
+    }

@@ -23,12 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dialer.campaign.export import iso_utc
+from dialer import campaigns
 from dialer.campaign.model import LEAD_TRANSITIONS, IllegalTransition, LeadEvent, LeadState
 from dialer.commands.common import add_common_arguments, add_region_argument, open_store
 from dialer.commands.output import EXIT_FAILED, EXIT_OK, emit
 from dialer.config import Config
-from dialer.store.repository import AttemptInFlight, Lead, StoreError
+from dialer.store.repository import AttemptInFlight, StoreError
 from dialer.store.sqlite import SqliteStore
 
 
@@ -96,22 +96,9 @@ def _list(args: argparse.Namespace) -> int:
     if args.state:
         leads = [lead for lead in leads if lead.state == args.state]
     return emit(
-        {"campaign": args.campaign, "leads": [_row(lead) for lead in leads]}, as_json=args.json
+        {"campaign": args.campaign, "leads": [campaigns.lead_view(lead) for lead in leads]},
+        as_json=args.json,
     )
-
-
-def _row(lead: Lead) -> dict[str, object]:
-    return {
-        "id": lead.id,
-        "name": lead.name,
-        "phone": lead.phone,
-        "secondary_phone": lead.secondary_phone,
-        "email": lead.email,
-        "state": str(lead.state),
-        "attempts": lead.attempts,
-        "last_outcome": lead.last_outcome,
-        "next_attempt_at": iso_utc(lead.next_attempt_at),
-    }
 
 
 def _reset(store: SqliteStore, lead_id: int, now: float) -> str:

@@ -15,21 +15,11 @@ from typing import Any
 from tests.e2e.peers import LOOPBACK, Sipp, free_sip_port, free_tcp_port, require_binary
 from tests.e2e.test_agents_serve import PASSWORD, add_agents, query, serve, wait_for
 from tests.e2e.test_campaign_recovery import contacts_csv, dialer
-from tests.e2e.test_console import _peers, browser, connected, wait_number
+from tests.e2e.test_console import _peers, browser, open_console, wait_number
 
 __all__ = ["_peers", "browser"]
 
 SKIP_S = 600.0
-
-
-async def log_in(browser: Any, base: str, extension: str) -> Any:
-    page = await browser.new_page()
-    await page.goto(f"{base}/agent")
-    await page.fill("#extension", extension)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await connected(page)
-    return page
 
 
 async def shown(page: Any) -> str:
@@ -65,7 +55,7 @@ async def test_an_agent_skips_one_contact_and_calls_the_next_from_the_preview(
         try:
             base = f"http://{LOOPBACK}:{web_port}"
             await wait_for(lambda: _listening(base), 20)
-            page = await log_in(browser, base, "1001")
+            page = await open_console(browser, base)  # extension 1001, the same password
             await page.click("#ready")
             first = await shown(page)
             assert await page.text_content("#state") == "reserved"  # no one else offers them

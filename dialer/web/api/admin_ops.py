@@ -23,19 +23,13 @@ from aiohttp import web
 
 from dialer.campaign.export import iso_utc
 from dialer.commands.audit import entry_view, write_audit_csv
-from dialer.store.repository import ApiToken, AuditEntry, Repository, User
+from dialer.commands.user import describe as user_view
+from dialer.store.repository import ApiToken, AuditEntry, Repository
 from dialer.web.api import schemas
 from dialer.web.api.errors import ApiError, Detail
 from dialer.web.api.operation import ApiCall, Changed, Operation, Param, Role
 
 MAX_EXPORT = 1_000_000
-
-
-def user_view(user: User) -> dict[str, Any]:
-    return user.audit_fields() | {
-        "created_at": iso_utc(user.created_at),
-        "updated_at": iso_utc(user.updated_at),
-    }
 
 
 def token_view(token: ApiToken, now: float) -> dict[str, Any]:

@@ -23,7 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
-from dialer.campaign.export import export_attempts_csv, export_leads_csv, iso_utc
+from dialer import campaigns
+from dialer.campaign.export import export_attempts_csv, export_leads_csv
 from dialer.campaign.model import FINAL_CAMPAIGN_STATES, FINAL_LEAD_STATES, LeadState
 from dialer.contacts.csv_import import ContactImportError, parse_contact, parse_contacts
 from dialer.contacts.phone import check_region
@@ -36,20 +37,6 @@ from dialer.web.state import CONFIG
 
 REPEATS = ("once", "always", "interval")
 _RETIRED = frozenset({LeadState.DO_NOT_CALL, LeadState.INVALID})
-
-
-def lead_view(lead: Lead) -> dict[str, Any]:
-    return {
-        "id": lead.id,
-        "name": lead.name,
-        "phone": lead.phone,
-        "secondary_phone": lead.secondary_phone,
-        "email": lead.email,
-        "state": str(lead.state),
-        "attempts": lead.attempts,
-        "last_outcome": lead.last_outcome,
-        "next_attempt_at": iso_utc(lead.next_attempt_at),
-    }
 
 
 async def upload_contacts(call: ApiCall) -> dict[str, Any]:
@@ -80,7 +67,7 @@ async def list_leads(call: ApiCall) -> dict[str, Any]:
     if state is not None:
         leads = [lead for lead in leads if lead.state == state]
     page = leads[offset : offset + limit]
-    return {"leads": [lead_view(lead) for lead in page], "total": len(leads)}
+    return {"leads": [campaigns.lead_view(lead) for lead in page], "total": len(leads)}
 
 
 async def trigger_lead(call: ApiCall) -> dict[str, Any]:
@@ -114,7 +101,7 @@ async def trigger_lead(call: ApiCall) -> dict[str, Any]:
             store.reset_lead(known.id, now=now)
         lead = _lead_with_phone(store, campaign_id, record)
         assert lead is not None
-        answer = {"outcome": outcome, "reason": why, "lead": lead_view(lead)}
+        answer = {"outcome": outcome, "reason": why, "lead": campaigns.lead_view(lead)}
         changed = outcome in ("added", "called_again")
         return Changed(answer, after=answer if changed else None, target=f"lead:{lead.id}")
 
@@ -173,8 +160,10 @@ async def _lead_action(call: ApiCall, verb: str, act: Any) -> dict[str, Any]:
     lead_id = call.path["lead_id"]
 
     def action(store: Repository) -> Changed[dict[str, Any]]:
-        before = lead_view(store.get_lead(lead_id))
-        after = lead_view(act(store, lead_id, time.time())) | {"removed": verb == "remove"}
+        before = campaigns.lead_view(store.get_lead(lead_id))
+        after = campaigns.lead_view(act(store, lead_id, time.time())) | {
+            "removed": verb == "remove"
+        }
         return Changed(after, before=before, after=after)
 
     return await call.change(f"lead.{verb}", f"lead:{lead_id}", action)
