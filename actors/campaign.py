@@ -342,8 +342,10 @@ class CampaignActor(Actor):
                     break
             if not desk.show(agent_id, lead):
                 self._due.appendleft(lead)
-        # Agents' changes wake the actor; this, a pause or stop from the CLI (and later the
-        # API), and the leads skipped coming due again.
+        if not desk.shown and not desk.chosen:
+            await self._maybe_finish()  # the last lead's call ended with nobody free
+        # Agents' changes wake the actor; this, a pause or stop from the CLI or the API,
+        # and the leads skipped coming due again.
         self._wake_at(asyncio.get_running_loop().time() + IDLE_POLL_S)
 
     async def _preview_decided(self, message: PreviewDecided) -> None:
