@@ -4,7 +4,7 @@
     dialer campaign create NAME [--description TEXT] [settings options]
     dialer campaign edit CAMPAIGN [--name NAME] [--description TEXT] [settings options]
     dialer campaign list | show CAMPAIGN [--follow]
-    dialer campaign start|pause|resume|stop|duplicate CAMPAIGN
+    dialer campaign start|pause|resume|stop|duplicate|delete CAMPAIGN
     dialer campaign run CAMPAIGN [--config FILE] [settings options, for this run]
     dialer campaign export CAMPAIGN --out FILE [--attempts]
 
@@ -41,6 +41,7 @@ from dialer.campaign.model import (
     NotEditable,
 )
 from dialer.campaign.settings import CampaignSettings, SettingsError
+from dialer.commands.audit import record_cli_audit
 from dialer.commands.common import add_common_arguments, open_store
 from dialer.commands.output import EXIT_FAILED, emit
 from dialer.commands.settings_options import add_settings_options, apply_settings_options
@@ -85,6 +86,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         ("resume", "continue a paused campaign"),
         ("stop", "final: no new dials, ever"),
         ("duplicate", "copy the settings into a new draft"),
+        ("delete", "a draft or a final campaign, with its contacts and results (audited)"),
     ):
         control = actions.add_parser(name, help=text)
         control.add_argument("campaign", type=int)
@@ -124,24 +126,33 @@ def _store_command(store: Repository, args: argparse.Namespace, config: Config) 
     if command == "create":
         settings = _settings(args, CampaignSettings())
         campaigns.check_flow(settings, config)
-        campaign_id = store.create_campaign(
-            args.name, now=now, description=args.description, settings=settings.to_dict()
-        )
-        return campaigns.describe(store.get_campaign(campaign_id))
+        with store.transaction():
+            campaign_id = store.create_campaign(
+                args.name, now=now, description=args.description, settings=settings.to_dict()
+            )
+            created = campaigns.describe(store.get_campaign(campaign_id))
+            record_cli_audit(store, "campaign.create", _target(campaign_id), now=now, after=created)
+        return created
     if command == "edit":
         campaign = store.get_campaign(args.campaign)
         stored = CampaignSettings.from_dict(campaign.settings)
         settings = _settings(args, stored)
         if (settings.flow, settings.answering) != (stored.flow, stored.answering):
             campaigns.check_flow(settings, config)
-        edited = store.update_campaign(
-            args.campaign,
-            now=now,
-            name=args.name,
-            description=args.description,
-            settings=settings.to_dict() if settings != stored else None,
-        )
-        return campaigns.describe(edited)
+        with store.transaction():
+            edited = campaigns.describe(
+                store.update_campaign(
+                    args.campaign,
+                    now=now,
+                    name=args.name,
+                    description=args.description,
+                    settings=settings.to_dict() if settings != stored else None,
+                )
+            )
+            before = campaigns.describe(campaign)
+            record_cli_audit(store, "campaign.edit", _target(args.campaign), now=now,
+                             before=before, after=edited)  # fmt: skip
+        return edited
     if command == "list":
         return {"campaigns": [campaigns.summary(c) for c in store.list_campaigns()]}
     if command == "show":
@@ -152,16 +163,37 @@ def _store_command(store: Repository, args: argparse.Namespace, config: Config) 
             "abandonment": campaigns.abandonment(store, campaign, now),
         }
     if command == "duplicate":
-        copy = store.duplicate_campaign(args.campaign, now=now)
+        with store.transaction():
+            copy = store.duplicate_campaign(args.campaign, now=now)
+            created = campaigns.describe(store.get_campaign(copy))
+            record_cli_audit(store, "campaign.duplicate", _target(copy), now=now, after=created)
         return campaigns.summary(store.get_campaign(copy)) | {"copied_from": args.campaign}
-    if command == "start":
-        return campaigns.summary(campaigns.start(store, args.campaign, now, config))
-    if command in campaigns.CONTROLS:
-        event = campaigns.CONTROLS[command]
-        return campaigns.summary(store.set_campaign_state(args.campaign, event, now=now))
+    if command == "delete":
+        with store.transaction():
+            before = campaigns.describe(store.get_campaign(args.campaign))
+            store.delete_campaign(args.campaign, now=now)
+            record_cli_audit(store, "campaign.delete", _target(args.campaign), now=now,
+                             before=before)  # fmt: skip
+        return {"campaign": args.campaign, "deleted": True}
+    if command == "start" or command in campaigns.CONTROLS:
+        with store.transaction():
+            before = campaigns.summary(store.get_campaign(args.campaign))
+            if command == "start":
+                changed = campaigns.start(store, args.campaign, now, config)
+            else:
+                event = campaigns.CONTROLS[command]
+                changed = store.set_campaign_state(args.campaign, event, now=now)
+            after = campaigns.summary(changed)
+            record_cli_audit(store, f"campaign.{command}", _target(args.campaign), now=now,
+                             before=before, after=after)  # fmt: skip
+        return after
     if command == "export":
         return _export(store, args)
     raise AssertionError(command)
+
+
+def _target(campaign_id: int) -> str:
+    return f"campaign:{campaign_id}"  # as the API's audit entries name it
 
 
 def _settings(args: argparse.Namespace, base: CampaignSettings) -> CampaignSettings:

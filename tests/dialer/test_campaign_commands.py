@@ -200,3 +200,27 @@ def test_controls_obey_the_state_table_and_unknown_campaigns_exit_1(run: Any) ->
     assert run("campaign", "resume", "2").code == 1  # stop is final
     missing = run("campaign", "show", "9")
     assert missing.code == 1 and "no campaign 9" in missing.err
+
+
+def test_every_change_from_the_command_line_is_audited_and_delete_waits_for_a_stop(
+    run: Any, db: Any
+) -> None:
+    assert run("campaign", "create", "Spring").code == 0
+    assert run("campaign", "start", "1").code == 0
+    refused = run("campaign", "delete", "1")
+    assert refused.code == 1 and "stop it first" in refused.err
+    assert run("campaign", "stop", "1").code == 0
+    assert run("campaign", "delete", "1").code == 0
+    assert run("campaign", "show", "1").code == 1  # gone
+    store = SqliteStore(db)
+    entries = list(reversed(store.list_audit(target="campaign:1")))
+    store.close()
+    assert [e.action for e in entries] == [
+        "campaign.create", "campaign.start", "campaign.stop", "campaign.delete"
+    ]  # fmt: skip
+    assert {(e.actor, e.source) for e in entries} == {("cli", "cli")}
+    start, stop = entries[1], entries[2]
+    assert start.before is not None and start.after is not None
+    assert (start.before["state"], start.after["state"]) == ("draft", "running")
+    assert stop.after is not None and stop.after["state"] == "stopped"
+    assert entries[3].before is not None and entries[3].before["name"] == "Spring"
