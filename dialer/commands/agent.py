@@ -34,6 +34,7 @@ from typing import Any
 
 from dialer.agents.credentials import check_extension
 from dialer.campaign.export import iso_utc
+from dialer.commands.audit import record_cli_audit
 from dialer.commands.common import add_common_arguments, open_store
 from dialer.commands.output import EXIT_FAILED, emit
 from dialer.config import Config
@@ -108,16 +109,21 @@ def _store_command(store: SqliteStore, args: argparse.Namespace, realm: str) -> 
         if store.agent_by_extension(args.extension) is not None:
             raise AgentExists(args.extension)  # before asking for a password for nothing
         secret = _read_password(args, f"extension {args.extension}")
-        added = store.add_agent(
-            args.name,
-            args.extension,
-            secret,
-            realm,
-            campaigns=args.campaigns or (),
-            skills=args.skills or (),
-            now=now,
-        )
-        return describe(added, realm)
+        with store.transaction():
+            added = describe(
+                store.add_agent(
+                    args.name,
+                    args.extension,
+                    secret,
+                    realm,
+                    campaigns=args.campaigns or (),
+                    skills=args.skills or (),
+                    now=now,
+                ),
+                realm,
+            )
+            record_cli_audit(store, "agent.add", f"agent:{added['id']}", now=now, after=added)
+        return added
     if command == "list":
         agents = store.list_agents(include_removed=args.all)
         return {"agents": [_row(agent, realm) for agent in agents]}
@@ -127,21 +133,32 @@ def _store_command(store: SqliteStore, args: argparse.Namespace, realm: str) -> 
     if command == "edit":
         if (args.campaigns and args.any_campaign) or (args.skills and args.no_skills):
             raise _Refused("give --campaign or --any-campaign, --skill or --no-skills, not both")
-        edited = store.update_agent(
-            agent.id,
-            name=args.name,
-            campaigns=() if args.any_campaign else args.campaigns,
-            skills=() if args.no_skills else args.skills,
-            now=now,
-        )
+        with store.transaction():
+            edited = store.update_agent(
+                agent.id,
+                name=args.name,
+                campaigns=() if args.any_campaign else args.campaigns,
+                skills=() if args.no_skills else args.skills,
+                now=now,
+            )
+            before, after = describe(agent, realm), describe(edited, realm)
+            record_cli_audit(
+                store, "agent.edit", f"agent:{agent.id}", now=now, before=before, after=after
+            )
         return describe(edited, realm)
     if command == "password":
         if agent.removed_at is not None:  # refused before the password is typed
             raise NotFound("agent", agent.id)
         secret = _read_password(args, f"{agent.name} (extension {agent.extension})")
-        return describe(store.set_agent_password(agent.id, secret, realm, now=now), realm)
+        with store.transaction():
+            changed = store.set_agent_password(agent.id, secret, realm, now=now)
+            record_cli_audit(store, "agent.password", f"agent:{agent.id}", now=now)
+        return describe(changed, realm)
     if command == "remove":
-        store.remove_agent(agent.id, now=now)
+        with store.transaction():
+            store.remove_agent(agent.id, now=now)
+            record_cli_audit(store, "agent.remove", f"agent:{agent.id}", now=now,
+                             before=describe(agent, realm))  # fmt: skip
         return {"agent": agent.id, "extension": agent.extension, "removed": True}
     raise AssertionError(command)
 

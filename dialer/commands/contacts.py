@@ -25,6 +25,7 @@ from pathlib import Path
 
 from dialer import campaigns
 from dialer.campaign.model import LEAD_TRANSITIONS, IllegalTransition, LeadEvent, LeadState
+from dialer.commands.audit import record_cli_audit
 from dialer.commands.common import add_common_arguments, add_region_argument, open_store
 from dialer.commands.output import EXIT_FAILED, EXIT_OK, emit
 from dialer.config import Config
@@ -77,8 +78,14 @@ def _import(args: argparse.Namespace, config: Config) -> int:
         print(f"dialer: {args.file} refused, nothing imported: {exc.reason}", file=sys.stderr)
         return EXIT_FAILED
     try:
-        with open_store(args.db) as store:
-            added = store.import_contacts(args.campaign, result.records, now=time.time())
+        with open_store(args.db) as store, store.transaction():
+            now = time.time()
+            added = store.import_contacts(args.campaign, result.records, now=now)
+            summary = {"file": Path(args.file).name, "total_rows": result.total_rows,
+                       "imported": len(result.records), "rejected": len(result.errors),
+                       "new_leads": added}  # fmt: skip
+            record_cli_audit(store, "contacts.import", f"campaign:{args.campaign}", now=now,
+                             after=summary)  # fmt: skip
     except StoreError as exc:
         print(f"dialer: nothing imported: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -145,7 +152,12 @@ def _lead_action(args: argparse.Namespace, action: _LeadAction) -> int:
     with store as opened:
         for lead_id in args.leads:
             try:
-                state = action.apply(opened, lead_id, now)
+                with opened.transaction():
+                    before = campaigns.lead_view(opened.get_lead(lead_id))
+                    state = action.apply(opened, lead_id, now)
+                    after = campaigns.lead_view(opened.get_lead(lead_id)) | {"now": state}
+                    record_cli_audit(opened, f"lead.{args.contacts_command}", f"lead:{lead_id}",
+                                     now=now, before=before, after=after)  # fmt: skip
                 rows.append({"lead": lead_id, "ok": True, "state": state, "error": None})
             except (StoreError, IllegalTransition) as exc:
                 reason = _refusal(exc, args.contacts_command, action.event)

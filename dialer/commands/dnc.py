@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from dialer.campaign.export import iso_utc
+from dialer.commands.audit import record_cli_audit
 from dialer.commands.common import add_common_arguments, add_region_argument, open_store
 from dialer.commands.output import EXIT_FAILED, EXIT_OK, emit
 from dialer.config import Config
@@ -90,14 +91,20 @@ def _add_or_remove(store: SqliteStore, args: argparse.Namespace, config: Config)
             rows.append({"input": given, "number": None, "result": f"refused: {exc.reason}"})
             refused = True
             continue
-        if args.dnc_command == "add":
-            new = store.add_dnc(number, now=now, campaign_id=args.campaign, source=CLI_SOURCE)
-            result = "added" if new else "already listed"
-        else:
-            gone = store.remove_dnc(number, campaign_id=args.campaign)
-            result = "removed" if gone else "not listed"
-            if args.campaign is not None and store.dnc_contains(number, args.campaign):
-                result += " (still on the global list)"
+        entry = {"number": number, "campaign_id": args.campaign}
+        with store.transaction():
+            if args.dnc_command == "add":
+                new = store.add_dnc(number, now=now, campaign_id=args.campaign, source=CLI_SOURCE)
+                result = "added" if new else "already listed"
+                changes = {"after": entry} if new else {}
+            else:
+                gone = store.remove_dnc(number, campaign_id=args.campaign)
+                result = "removed" if gone else "not listed"
+                changes = {"before": entry} if gone else {}
+                if args.campaign is not None and store.dnc_contains(number, args.campaign):
+                    result += " (still on the global list)"
+            record_cli_audit(store, f"dnc.{args.dnc_command}", f"dnc:{number}", now=now,
+                             **changes)  # fmt: skip
         rows.append({"input": given, "number": number, "result": result})
     emit({"list": _scope(args.campaign), "numbers": rows}, as_json=args.json)
     return EXIT_FAILED if refused else EXIT_OK
@@ -133,12 +140,16 @@ def _import(store: SqliteStore, args: argparse.Namespace, config: Config) -> int
     if not result.numbers:
         print(f"dialer: {args.file} refused, nothing imported: no valid number", file=sys.stderr)
         return EXIT_FAILED
-    added = store.import_dnc(
-        result.numbers,
-        now=time.time(),
-        campaign_id=args.campaign,
-        source=f"import:{Path(args.file).name}",
-    )
+    now = time.time()
+    with store.transaction():
+        added = store.import_dnc(
+            result.numbers, now=now, campaign_id=args.campaign,
+            source=f"import:{Path(args.file).name}",
+        )  # fmt: skip
+        summary = {"file": Path(args.file).name, "campaign_id": args.campaign,
+                   "numbers": len(result.numbers), "new_numbers": added}  # fmt: skip
+        record_cli_audit(store, "dnc.import", f"dnc:{_scope(args.campaign)}", now=now,
+                         after=summary)  # fmt: skip
     return emit(
         {"list": _scope(args.campaign), **result.to_dict(), "new_numbers": added},
         as_json=args.json,

@@ -324,3 +324,22 @@ def test_remove_keeps_the_history_and_frees_the_extension(
     stdin(PASSWORD)
     again = run("agent", "add", "Ann again", "--extension", "1001", "--password-stdin", "--json")
     assert again.code == 0 and again.json()["id"] != ann
+
+
+def test_agent_changes_are_audited_without_their_passwords(
+    run: Any, stdin: Any, ann: int, db: Path
+) -> None:
+    stdin("a.new.password\n")
+    assert run("agent", "password", str(ann), "--password-stdin").code == 0
+    assert run("agent", "edit", str(ann), "--name", "Ann Smith").code == 0
+    assert run("agent", "remove", str(ann)).code == 0
+    store = SqliteStore(db)
+    entries = list(reversed(store.list_audit(target=f"agent:{ann}")))
+    store.close()
+    assert [e.action for e in entries] == ["agent.add", "agent.password", "agent.edit",
+                                          "agent.remove"]  # fmt: skip
+    edited = entries[2]
+    assert edited.before is not None and edited.after is not None
+    assert (edited.before["name"], edited.after["name"]) == ("Ann Lee", "Ann Smith")
+    logged = repr([(e.before, e.after) for e in entries])
+    assert PASSWORD not in logged and "a.new.password" not in logged

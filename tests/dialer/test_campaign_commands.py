@@ -224,3 +224,32 @@ def test_every_change_from_the_command_line_is_audited_and_delete_waits_for_a_st
     assert (start.before["state"], start.after["state"]) == ("draft", "running")
     assert stop.after is not None and stop.after["state"] == "stopped"
     assert entries[3].before is not None and entries[3].before["name"] == "Spring"
+
+
+def test_contacts_leads_dnc_and_agents_changed_from_the_command_line_are_audited(
+    run: Any, db: Any, tmp_path: Any
+) -> None:
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("customerName,phone,email\nJane,+14155550100,\n")
+    assert run("campaign", "create", "Spring").code == 0
+    assert run("contacts", "import", "1", str(contacts)).code == 0
+    assert run("contacts", "complete", "1").code == 0
+    assert run("contacts", "reset", "999").code == 1  # refused: nothing to audit
+    assert run("dnc", "add", "+14155550199").code == 0
+    assert run("dnc", "add", "+14155550199").code == 0  # already listed: no change recorded
+    store = SqliteStore(db)
+    entries = list(reversed(store.list_audit()))
+    store.close()
+    assert [(e.action, e.target) for e in entries] == [
+        ("campaign.create", "campaign:1"),
+        ("contacts.import", "campaign:1"),
+        ("lead.complete", "lead:1"),
+        ("dnc.add", "dnc:+14155550199"),
+        ("dnc.add", "dnc:+14155550199"),
+    ]
+    imported, completed, added, again = entries[1:]
+    assert imported.after is not None and imported.after["new_leads"] == 1
+    assert completed.before is not None and completed.after is not None
+    assert (completed.before["state"], completed.after["state"]) == ("created", "completed")
+    assert added.after == {"number": "+14155550199", "campaign_id": None}
+    assert again.after is None and again.before is None
