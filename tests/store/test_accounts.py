@@ -716,7 +716,7 @@ def test_a_version_4_database_with_data_migrates_to_5(db_path: Path, tmp_path: P
     campaign = 1
 
     after = SqliteStore(db_path)
-    assert after.schema_version == 5
+    assert after.schema_version == len(list(MIGRATIONS_DIR.glob("*.sql")))  # 5 and later ones
     assert after.get_campaign(campaign).name == "spring"
     assert after.list_users() == [] and after.list_audit() == []
     user = after.add_user("alice", PASSWORD, "admin", now=T0)
