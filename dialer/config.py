@@ -239,6 +239,13 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    # A campaign's contact data (names, numbers, emails, attributes, agents' notes) is
+    # purged this many days after its creation, once it has ended; 0: kept for ever.
+    contact_days: int = _setting(0, _range(0, 36500))
+
+
+@dataclass(frozen=True)
 class SmtpSettings:
     host: str = ""  # "": no mail (a campaign's completion report is not sent)
     port: int = _setting(587, _range(1, 65535))
@@ -276,6 +283,7 @@ class Config:
     web: WebSettings = field(default_factory=WebSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     def trunk(self, name: str) -> TrunkSettings:
@@ -406,6 +414,7 @@ __all__ = [
     "FlowSettings",
     "LimitSettings",
     "LogSettings",
+    "RetentionSettings",
     "RtpSettings",
     "SipSettings",
     "SmtpSettings",

@@ -37,6 +37,7 @@ from actors.mailer import ReportMailer
 from actors.runtime import spawn
 from actors.supervisor import ChildExit, ChildSpec, ExitAction, Restart, Supervisor
 from actors.webhooks import WebhookSender
+from dialer import retention
 from dialer.agents.directory import AgentDirectory
 from dialer.agents.handoff import AgentHandOff
 from dialer.agents.pool import AgentPool
@@ -342,12 +343,16 @@ async def serve(config: Config, db: Path, *, poll_s: float = 1.0) -> int:
         waiting: set[int] = set()
         web_runner = None
         loop_watch = asyncio.ensure_future(dialer.metrics.watch_loop())
+        retention_checked = -retention.CHECK_S
         try:
             if config.web.enabled:
                 web_runner = await start_web(store, agents, config, dialer.metrics)
             while not stop.is_set():
                 await start_due_campaigns(host, store, waiting)
                 await directory.refresh()
+                if loop.time() >= retention_checked + retention.CHECK_S:
+                    retention_checked = loop.time()
+                    await retention.purge_expired_contacts(store, config.retention, time.time())
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), poll_s)
         finally:

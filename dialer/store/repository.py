@@ -406,6 +406,10 @@ class Repository(Protocol):
 
     def delete_campaign(self, campaign_id: int, *, now: float) -> None: ...
 
+    def campaigns_to_purge(self, created_before: float) -> list[int]: ...
+
+    def purge_contact_data(self, campaign_id: int, *, now: float) -> int: ...
+
     # leads
     def import_contacts(
         self, campaign_id: int, records: Sequence[ContactRecord], *, now: float

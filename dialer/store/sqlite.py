@@ -320,6 +320,46 @@ class SqliteStore(AgentTables, AccountTables, WebhookTables):
                 log.info("campaign %d: edited %s", campaign_id, ", ".join(sorted(changes)))
         return self.get_campaign(campaign_id)
 
+    def campaigns_to_purge(self, created_before: float) -> list[int]:
+        """Final campaigns created before then whose contact data is still there."""
+        finals = ", ".join(f"'{state}'" for state in sorted(FINAL_CAMPAIGN_STATES))
+        rows = self._db.execute(
+            f"SELECT id FROM campaigns WHERE created_at < ? AND state IN ({finals})"
+            " AND contacts_purged_at IS NULL ORDER BY id",
+            (created_before,),
+        ).fetchall()
+        return [int(row[0]) for row in rows]
+
+    def purge_contact_data(self, campaign_id: int, *, now: float) -> int:
+        """Data retention: the campaign's leads lose their names, numbers, emails and
+        attributes, its attempts keep only their number's first digits (country and
+        region, for reports) and lose agents' notes; its delivered webhooks go. Outcomes,
+        counts and do-not-call entries stay. Only a final campaign (CampaignBusy else);
+        returns the leads purged."""
+        with self._write() as db:
+            campaign = self.get_campaign(campaign_id)
+            if campaign.state not in FINAL_CAMPAIGN_STATES:
+                raise CampaignBusy(campaign_id, f"it is {campaign.state}: purged once it ends")
+            purged = db.execute(
+                "UPDATE leads SET name = '', phone = NULL, email = NULL, secondary_phone = NULL,"
+                " attributes = '{}', updated_at = ? WHERE campaign_id = ?",
+                (now, campaign_id),
+            ).rowcount
+            db.execute(
+                "UPDATE attempts SET number = substr(number, 1, 5), notes = NULL"
+                " WHERE campaign_id = ?",
+                (campaign_id,),
+            )
+            db.execute(
+                "DELETE FROM webhook_outbox WHERE campaign_id = ? AND delivered_at IS NOT NULL",
+                (campaign_id,),
+            )
+            db.execute(
+                "UPDATE campaigns SET contacts_purged_at = ? WHERE id = ?", (now, campaign_id)
+            )
+        log.info("campaign %d: contact data of %d leads purged", campaign_id, purged)
+        return int(purged)
+
     def delete_campaign(self, campaign_id: int, *, now: float) -> None:
         """Delete a draft, stopped, completed or failed campaign with its leads, its attempt
         ledger and its own do-not-call list (CampaignBusy for one that dials or may, or

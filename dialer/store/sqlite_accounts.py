@@ -53,7 +53,7 @@ _TOKEN_BYTES, _SHOWN_CHARS = 32, 8
 _MAX_TOKEN_LENGTH = 256  # anything longer is not ours: refused before hashing
 _LAST_USED_EVERY_S = 60.0  # last_used_at is written at most this often per token
 # The command line's name in the audit log: no user may take it.
-RESERVED_USERNAMES = frozenset({"cli"})
+RESERVED_USERNAMES = frozenset({"cli", "retention"})  # the audit log's non-human actors
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 _MAX_TOKEN_NAME = 100
 
@@ -341,7 +341,7 @@ def check_username(username: str) -> str:
             "a username is 1 to 64 letters, digits and . _ @ -, starting with a letter or digit"
         )
     if username.lower() in RESERVED_USERNAMES:
-        raise InvalidUser(f"{username!r} is reserved: the audit log's name for the command line")
+        raise InvalidUser(f"{username!r} is reserved: the audit log's name for the dialer itself")
     return username
 
 
