@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import sys
 import time
 import wave
@@ -97,11 +98,18 @@ def _say(args: argparse.Namespace, settings: TtsSettings) -> int:
 
 
 def _write_wav(path: Path, ulaw: bytes) -> None:
-    with open(path, "wb") as file, wave.open(file, "wb") as wav:
+    path.write_bytes(wav_bytes(ulaw))
+
+
+def wav_bytes(ulaw: bytes) -> bytes:
+    """8 kHz μ-law as a 16-bit PCM WAV file anything plays (the API's TTS preview too)."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(SAMPLE_RATE)
         wav.writeframes(ulaw_decode(ulaw))
+    return out.getvalue()
 
 
 def _voices(args: argparse.Namespace, settings: TtsSettings) -> int:

@@ -18,14 +18,18 @@ from dialer.web.api import (
     lead_ops,
     metrics_ops,
     session_ops,
+    tts_ops,
 )
 from dialer.web.api.errors import ApiError
 from dialer.web.api.openapi import document
 from dialer.web.api.operation import ApiCall, Operation, mount
+from dialer.web.state import CONFIG
 
 
 def operations() -> list[Operation]:
-    modules = (session_ops, campaign_ops, lead_ops, dnc_ops, agent_ops, admin_ops, metrics_ops)
+    modules = (
+        session_ops, campaign_ops, lead_ops, dnc_ops, agent_ops, admin_ops, metrics_ops, tts_ops
+    )  # fmt: skip
     listed = [op for module in modules for op in module.OPERATIONS]
     return [*listed, Operation("GET", "/api/openapi.json", openapi, "This document", "meta",
                                role=None, response={"type": "object"})]  # fmt: skip
@@ -38,6 +42,8 @@ async def openapi(call: ApiCall) -> object:
 def add_api(app: web.Application) -> None:
     listed = operations()
     mount(app, listed)
+    app[tts_ops.SPEECH] = tts_ops.SpeechPreview(app[CONFIG].tts)
+    app.on_cleanup.append(tts_ops.close_speech)
     methods: dict[str, set[str]] = {}
     for operation in listed:
         methods.setdefault(operation.path, set()).add(operation.method)

@@ -21,6 +21,7 @@ _REFUSALS = {
     "415": "wrong content type",
     "422": "settings that cannot work",
     "429": "too many failed logins",
+    "503": "a service the dialer relies on failed (the speech engines)",
 }
 
 
