@@ -71,14 +71,16 @@ class WebhookSender:
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout_s)
         self._session = aiohttp.ClientSession(timeout=timeout)
         while True:
+            self._wake.clear()  # before looking: what is queued from now on wakes us
+            delay = IDLE_S
             try:
                 await self._flush()
                 await self._send_due()
+                delay = await self._sleep_s()
             except Exception:  # the outbox keeps everything: try again on the next round
                 log.exception("webhook round failed")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), await self._sleep_s())
+                await asyncio.wait_for(self._wake.wait(), delay)
             if self._queued:
                 await asyncio.sleep(FLUSH_S)  # gather a batch: one transaction for many
 
@@ -120,6 +122,8 @@ class WebhookSender:
                 lambda s: s.webhook_tried(delivery.id, now=now, error=error, retry_at=again)
             )
             self._log(delivery, error, again)
+        except Exception:  # not recorded: still due, so it is tried again (a duplicate at worst)
+            log.exception("webhook %d: the try's result was not stored", delivery.id)
         finally:
             self._sending.discard(delivery.id)
             self._wake.set()
