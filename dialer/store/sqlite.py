@@ -520,6 +520,19 @@ class SqliteStore(AgentTables, AccountTables, WebhookTables):
         counts.update({row[0]: row[1] for row in rows})
         return counts
 
+    def outcome_counts(self, campaign_id: int) -> dict[str, int]:
+        """Finished attempts by what they came to, as a dashboard shows them: human,
+        machine (a voicemail) and unknown for AMD's answered calls, answered (no AMD),
+        then no_answer, busy, rejected, failed, cancelled."""
+        self._require_campaign(campaign_id)
+        rows = self._db.execute(
+            "SELECT CASE WHEN outcome = 'completed' THEN coalesce(answered_by, 'answered')"
+            " ELSE outcome END AS kind, count(*) FROM attempts"
+            " WHERE campaign_id = ? AND state = 'finished' GROUP BY kind",
+            (campaign_id,),
+        ).fetchall()
+        return {str(row[0]): int(row[1]) for row in rows}
+
     def next_due_at(self, campaign_id: int) -> float | None:
         """When the campaign's next lead comes due (its earliest open lead; None if none).
 

@@ -21,7 +21,7 @@ from dialer.config import Config
 from dialer.metrics import DialerMetrics
 from dialer.store.repository import User
 from dialer.store.worker import StoreWorker
-from dialer.web import console
+from dialer.web import console, dashboard
 from dialer.web.api import add_api
 from dialer.web.api.errors import errors_as_json
 from dialer.web.login_limit import LoginLimiter
@@ -84,6 +84,7 @@ def make_app(
     app.on_response_prepare.append(_security_headers)
     app.on_shutdown.append(_consoles_closed)
     console.add_routes(app)
+    dashboard.add_routes(app)
     add_api(app)
     return app
 
@@ -108,8 +109,8 @@ async def start_web(
     except BaseException:
         await runner.cleanup()
         raise
-    log.info("agent console on http://%s:%d/agent, API on /api", settings.bind_host,
-             settings.port)  # fmt: skip
+    log.info("dashboard on http://%s:%d/dashboard, agent console on /agent, API on /api",
+             settings.bind_host, settings.port)  # fmt: skip
     return runner
 
 
@@ -119,7 +120,7 @@ def _agent_counts(agents: LiveAgentPool) -> dict[str, float]:
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     response.headers.update(SECURITY_HEADERS)
-    if not request.path.startswith(console.STATIC_PREFIX):
+    if not request.path.startswith((console.STATIC_PREFIX, dashboard.STATIC_PREFIX)):
         response.headers["Cache-Control"] = "no-store"
 
 

@@ -35,7 +35,11 @@ from dialer.web.api import operations
 from dialer.web.api.openapi import document
 from dialer.web.app import make_app
 
-schema = schemathesis.openapi.from_dict(document(operations()))
+# The live stream is left out: it answers until its campaign ends, which a generated
+# campaign never does (tests/e2e/test_dashboard.py reads it in a real browser).
+schema = schemathesis.openapi.from_dict(document(operations())).exclude(
+    operation_id="live_campaign"
+)
 
 
 class Server:
