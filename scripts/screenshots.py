@@ -87,7 +87,9 @@ def shoot(base: str) -> None:
         page.wait_for_selector("tr[data-campaign='1'] .badge.running")
         page.screenshot(path=str(DOCS / "dashboard-campaigns.png"), full_page=True)
         page.click("tr[data-campaign='1'] a")
-        page.wait_for_function("() => Number(document.querySelector('#c-completed').textContent) > 5")
+        page.wait_for_function(
+            "() => Number(document.querySelector('#c-completed').textContent) > 5"
+        )
         page.screenshot(path=str(DOCS / "dashboard-campaign.png"), full_page=True)
         browser.close()
 
