@@ -11,6 +11,7 @@ console's pages show who is calling and what they said).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -34,6 +35,7 @@ from dialer.web.state import (
     METRICS,
     SESSIONS,
     SETTINGS,
+    STOPPING,
     STORE,
     USER_LOGINS,
     USER_SESSIONS,
@@ -82,6 +84,7 @@ def make_app(
     app[METRICS] = metrics if metrics is not None else DialerMetrics()
     app[METRICS].gauge("dialer_agents", "Agents by state", "state", lambda: _agent_counts(agents))
     app.on_response_prepare.append(_security_headers)
+    app[STOPPING] = asyncio.Event()
     app.on_shutdown.append(_consoles_closed)
     console.add_routes(app)
     dashboard.add_routes(app)
@@ -126,5 +129,7 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 
 async def _consoles_closed(app: web.Application) -> None:
     """On shutdown, before the server waits for its handlers: the consoles log out and
-    close their WebSockets, which would else hold the shutdown up until its timeout."""
+    close their WebSockets, and the dashboards' live streams end; either would else hold
+    the shutdown up until its timeout."""
+    app[STOPPING].set()
     await app[CONSOLES].close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from actors.agent_pool import LiveAgentPool
@@ -23,3 +25,4 @@ LOGINS = web.AppKey("logins", LoginLimiter)
 USER_SESSIONS = web.AppKey("user_sessions", Sessions[User])
 USER_LOGINS = web.AppKey("user_logins", LoginLimiter)
 METRICS = web.AppKey("metrics", DialerMetrics)
+STOPPING = web.AppKey("stopping", asyncio.Event)  # set on shutdown: long answers end

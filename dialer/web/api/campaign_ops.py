@@ -17,6 +17,7 @@ Stopping is final: its answer says how many contacts were left uncalled.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from typing import Any
@@ -29,7 +30,7 @@ from dialer.campaign.settings import CampaignSettings
 from dialer.store.repository import Campaign, Repository
 from dialer.web.api import schemas
 from dialer.web.api.operation import ApiCall, Changed, Operation, Param
-from dialer.web.state import CONFIG
+from dialer.web.state import CONFIG, STOPPING
 
 SORTS = ("id", "name", "state", "created_at", "updated_at")
 LIVE_INTERVAL_S = 1.0  # the dashboard's refresh (the issue asks for 5 s at most)
@@ -187,8 +188,9 @@ async def _control(call: ApiCall, verb: str, act: Any) -> dict[str, Any]:
 
 async def live_campaign(call: ApiCall) -> web.StreamResponse:
     """Server-sent events: the campaign's figures every `LIVE_INTERVAL_S`, until it is
-    final (its last figures are sent) or the page goes."""
+    final (its last figures are sent), the page goes, or the server stops."""
     campaign_id, loop = call.path["campaign_id"], asyncio.get_running_loop()
+    stopping = call.request.app[STOPPING]
     snapshot = await call.read(lambda s: _snapshot(s, campaign_id, time.time()))
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "X-Accel-Buffering": "no"}
@@ -206,7 +208,10 @@ async def live_campaign(call: ApiCall) -> web.StreamResponse:
             break
         if snapshot["state"] in FINAL_STATES:
             break
-        await asyncio.sleep(LIVE_INTERVAL_S)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), LIVE_INTERVAL_S)
+        if stopping.is_set():  # the server's shutdown must not wait for the page
+            break
         snapshot = await call.read(lambda s: _snapshot(s, campaign_id, time.time()))
     return response
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 from tests.web.api.harness import Api
 
 SETTINGS = {"max_concurrent": 3, "recipient_hours": None}
@@ -152,3 +155,18 @@ async def test_logins_are_audited_and_a_disabled_user_is_out_at_once(api: Api) -
     assert answer.status == 401  # the token too
     logins = await api.store.run(lambda s: s.list_audit(action="session.login"))
     assert [(e.actor, e.target) for e in logins] == [("admin", "user:admin")]
+
+
+async def test_the_live_stream_sends_the_figures_and_ends_when_the_server_stops(api: Api) -> None:
+    manager = api.auth("manager")
+    campaign = (await create(api, settings=SETTINGS))["campaign"]
+    await api.client.post(f"/api/campaigns/{campaign}/start", headers=manager)
+    answer = await api.client.get(f"/api/campaigns/{campaign}/live", headers=manager)
+    assert answer.content_type == "text/event-stream"
+    assert await answer.content.readline() == b"event: campaign\n"
+    figures = json.loads((await answer.content.readline()).removeprefix(b"data: "))
+    assert (figures["state"], figures["progress"]["total"], figures["outcomes"]) == (
+        "running", 0, {}
+    )  # fmt: skip
+    # Running, so the stream would go on; the server's stop ends it (else: 60 s, and fail).
+    await asyncio.wait_for(api.client.server.close(), 10)
