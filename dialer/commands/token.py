@@ -103,9 +103,17 @@ def target(token: ApiToken) -> str:
 
 
 def describe(token: ApiToken, username: str, now: float) -> dict[str, Any]:
+    """The CLI's: the user by name, where the API gives their id."""
+    shown = view(token, now)
+    del shown["user_id"]
+    return {"id": shown.pop("id"), "user": username, **shown}
+
+
+def view(token: ApiToken, now: float) -> dict[str, Any]:
+    """A token as the CLI and the API show it: never its secret, never its hash."""
     return {
         "id": token.id,
-        "user": username,
+        "user_id": token.user_id,
         "name": token.name,
         "prefix": token.prefix,
         "status": token.status(now),

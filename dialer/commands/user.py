@@ -32,7 +32,7 @@ from dialer.commands.audit import record_cli_audit
 from dialer.commands.common import add_common_arguments, open_store
 from dialer.commands.output import EXIT_FAILED, emit
 from dialer.config import Config
-from dialer.store.repository import ApiToken, NotFound, Role, StoreError, User, UserExists
+from dialer.store.repository import NotFound, Role, StoreError, User, UserExists
 from dialer.store.sqlite import SqliteStore
 from dialer.store.sqlite_accounts import check_username
 
@@ -81,11 +81,13 @@ def _store_command(store: SqliteStore, args: argparse.Namespace) -> dict[str, An
     if command == "add":
         return _add(store, args, now)
     if command == "list":
-        return {"users": [_row(user) for user in store.list_users()]}
+        return {"users": [describe(user) for user in store.list_users()]}
     if command == "show":
+        from dialer.commands.token import view as token_view  # token.py imports this module
+
         user = find_user(store, args.username)
         tokens = store.list_api_tokens(user.id)
-        return describe(user) | {"tokens": [_token_row(token, now) for token in tokens]}
+        return describe(user) | {"tokens": [token_view(token, now) for token in tokens]}
     if command == "edit":
         disabled = args.disable if args.disable or args.enable else None
         with store.transaction():
@@ -153,27 +155,6 @@ def describe(user: User) -> dict[str, Any]:
         "disabled": user.disabled,
         "created_at": iso_utc(user.created_at),
         "updated_at": iso_utc(user.updated_at),
-    }
-
-
-def _row(user: User) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "username": user.username,
-        "role": str(user.role),
-        "disabled": user.disabled,
-        "created_at": iso_utc(user.created_at),
-    }
-
-
-def _token_row(token: ApiToken, now: float) -> dict[str, Any]:
-    return {
-        "id": token.id,
-        "name": token.name,
-        "prefix": token.prefix,
-        "status": token.status(now),
-        "last_used_at": iso_utc(token.last_used_at),
-        "expires_at": iso_utc(token.expires_at),
     }
 
 

@@ -4,7 +4,6 @@ extension), editing, a realm change and its mend, removal; no hash ever printed.
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from dialer.agents import credentials
 from dialer.agents.states import AgentState, AgentStateChange
 from dialer.campaign.export import iso_utc
 from dialer.commands import agent as agent_commands
@@ -20,39 +18,6 @@ from dialer.store.sqlite import SqliteStore
 
 PASSWORD = "Circle Of Life"
 T0 = 1_800_000_000.0
-
-
-@pytest.fixture(autouse=True)
-def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(credentials, "SCRYPT_N", 2**8)
-
-
-@pytest.fixture
-def stdin(monkeypatch: pytest.MonkeyPatch) -> Any:
-    def feed(text: str) -> None:
-        monkeypatch.setattr("sys.stdin", io.StringIO(text))
-
-    return feed
-
-
-@pytest.fixture
-def prompts(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Answers for getpass, in order; the prompts asked are kept in `.asked`."""
-
-    class Terminal:
-        def __init__(self) -> None:
-            self.answers: list[str] = []
-            self.asked: list[str] = []
-
-        def getpass(self, prompt: str = "") -> str:
-            self.asked.append(prompt)
-            if not self.answers:
-                raise EOFError
-            return self.answers.pop(0)
-
-    terminal = Terminal()
-    monkeypatch.setattr("getpass.getpass", terminal.getpass)
-    return terminal
 
 
 @pytest.fixture
@@ -107,16 +72,16 @@ def test_add_as_json(run: Any, store: SqliteStore, stdin: Any) -> None:
     assert_no_secret(store, ran.out, ran.err)
 
 
-def test_add_asks_on_the_terminal_twice(run: Any, store: SqliteStore, prompts: Any) -> None:
-    prompts.answers = [PASSWORD, PASSWORD]
+def test_add_asks_on_the_terminal_twice(run: Any, store: SqliteStore, terminal: Any) -> None:
+    terminal.answers = [PASSWORD, PASSWORD]
     ran = run("agent", "add", "Ann", "--extension", "1001")
     assert ran.code == 0, ran.err
-    assert len(prompts.asked) == 2 and "extension 1001" in prompts.asked[0]
+    assert len(terminal.asked) == 2 and "extension 1001" in terminal.asked[0]
     assert store.check_agent_login("1001", PASSWORD) is not None
 
 
-def test_two_different_answers_add_nothing(run: Any, store: SqliteStore, prompts: Any) -> None:
-    prompts.answers = [PASSWORD, PASSWORD + "!"]
+def test_two_different_answers_add_nothing(run: Any, store: SqliteStore, terminal: Any) -> None:
+    terminal.answers = [PASSWORD, PASSWORD + "!"]
     ran = run("agent", "add", "Ann", "--extension", "1001")
     assert ran.code == 1
     assert "the two passwords differ" in ran.err
@@ -124,7 +89,7 @@ def test_two_different_answers_add_nothing(run: Any, store: SqliteStore, prompts
 
 
 def test_no_terminal_and_no_stdin_flag_adds_nothing(
-    run: Any, store: SqliteStore, prompts: Any
+    run: Any, store: SqliteStore, terminal: Any
 ) -> None:
     ran = run("agent", "add", "Ann", "--extension", "1001")
     assert ran.code == 1 and "--password-stdin" in ran.err
@@ -156,20 +121,20 @@ def test_a_password_is_never_taken_from_the_command_line(
     assert store.list_agents() == []
 
 
-def test_a_bad_extension_is_a_usage_error(run: Any, store: SqliteStore, prompts: Any) -> None:
+def test_a_bad_extension_is_a_usage_error(run: Any, store: SqliteStore, terminal: Any) -> None:
     ran = run("agent", "add", "Ann", "--extension", "10a")
     assert ran.code == 2
     assert "an extension is 2 to 10 digits" in ran.err
-    assert prompts.asked == []
+    assert terminal.asked == []
 
 
 def test_a_taken_extension_is_refused_before_the_password_is_asked(
-    run: Any, store: SqliteStore, ann: int, prompts: Any
+    run: Any, store: SqliteStore, ann: int, terminal: Any
 ) -> None:
     ran = run("agent", "add", "Bob", "--extension", "1001")
     assert ran.code == 1
     assert "extension 1001 is already an agent's" in ran.err
-    assert prompts.asked == []
+    assert terminal.asked == []
 
 
 def test_an_unknown_campaign_is_refused(run: Any, store: SqliteStore, stdin: Any) -> None:
@@ -300,17 +265,17 @@ def test_a_realm_change_is_shown_as_stale_and_a_new_password_mends_it(
 
 
 def test_password_refusals_change_nothing(
-    run: Any, store: SqliteStore, ann: int, stdin: Any, prompts: Any
+    run: Any, store: SqliteStore, ann: int, stdin: Any, terminal: Any
 ) -> None:
     stdin("short\n")
     assert run("agent", "password", str(ann), "--password-stdin").code == 1
-    prompts.answers = ["a new password", "another one!"]
+    terminal.answers = ["a new password", "another one!"]
     assert run("agent", "password", str(ann)).code == 1
     assert store.check_agent_login("1001", PASSWORD) is not None
 
 
 def test_remove_keeps_the_history_and_frees_the_extension(
-    run: Any, store: SqliteStore, ann: int, stdin: Any, prompts: Any
+    run: Any, store: SqliteStore, ann: int, stdin: Any, terminal: Any
 ) -> None:
     ran = run("agent", "remove", "1001", "--json")
     assert ran.code == 0
@@ -320,7 +285,7 @@ def test_remove_keeps_the_history_and_frees_the_extension(
     assert [row["id"] for row in everyone] == [ann] and everyone[0]["removed_at"]
     assert run("agent", "show", str(ann), "--json").json()["removed_at"] is not None
     assert run("agent", "remove", str(ann)).code == 1
-    assert run("agent", "password", str(ann)).code == 1 and prompts.asked == []
+    assert run("agent", "password", str(ann)).code == 1 and terminal.asked == []
     stdin(PASSWORD)
     again = run("agent", "add", "Ann again", "--extension", "1001", "--password-stdin", "--json")
     assert again.code == 0 and again.json()["id"] != ann

@@ -7,7 +7,6 @@ the audit export's CSV."""
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 import subprocess
@@ -19,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from dialer.agents import credentials
 from dialer.campaign.export import iso_utc
 from dialer.commands import token as token_commands
 from dialer.commands import user as user_commands
@@ -34,47 +32,9 @@ SECRET = re.compile(r"dlr_[A-Za-z0-9_-]{43}")
 
 
 @pytest.fixture(autouse=True)
-def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(credentials, "SCRYPT_N", 2**8)
-
-
-@pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> None:
     for module in (user_commands, token_commands):
         monkeypatch.setattr(module, "time", SimpleNamespace(time=lambda: NOW))
-
-
-@pytest.fixture
-def stdin(monkeypatch: pytest.MonkeyPatch) -> Any:
-    def feed(text: str) -> None:
-        monkeypatch.setattr("sys.stdin", io.StringIO(text))
-
-    return feed
-
-
-@pytest.fixture
-def terminal(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A terminal on stdin: getpass's answers in order; the prompts asked kept in `.asked`."""
-
-    class Terminal(io.StringIO):
-        def __init__(self) -> None:
-            super().__init__()
-            self.answers: list[str] = []
-            self.asked: list[str] = []
-
-        def isatty(self) -> bool:
-            return True
-
-        def getpass(self, prompt: str = "") -> str:
-            self.asked.append(prompt)
-            if not self.answers:
-                raise EOFError
-            return self.answers.pop(0)
-
-    fake = Terminal()
-    monkeypatch.setattr("sys.stdin", fake)
-    monkeypatch.setattr("getpass.getpass", fake.getpass)
-    return fake
 
 
 @pytest.fixture
@@ -193,7 +153,7 @@ def test_list_and_show(run: Any, store: SqliteStore, alice: int, stdin: Any) -> 
     store.create_api_token(alice, "ci", now=NOW)
     lines = run("user", "list").out.splitlines()
     assert lines[0] == "users: 2"
-    assert lines[1].split() == ["id", "username", "role", "disabled", "created_at"]
+    assert lines[1].split() == ["id", "username", "role", "disabled", "created_at", "updated_at"]
     assert lines[2].split()[:4] == [str(alice), "alice", "manager", "no"]
     rows = run("user", "list", "--json").json()["users"]
     assert [(row["username"], row["role"]) for row in rows] == [

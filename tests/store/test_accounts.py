@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from dialer.agents import credentials
 from dialer.campaign.model import (
     AttemptOutcome,
     CallOutcome,
@@ -42,26 +41,6 @@ T0 = 1_800_000_000.0
 PASSWORD = "correct horse battery"
 E = CampaignEvent
 ANSWERED = AttemptOutcome(CallOutcome.COMPLETED, 200, "prompt finished")
-
-
-@pytest.fixture(autouse=True)
-def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A lower cost keeps the suite fast; the hash records it, so verification follows."""
-    monkeypatch.setattr(credentials, "SCRYPT_N", 2**8)
-
-
-@pytest.fixture
-def scrypt_calls(monkeypatch: pytest.MonkeyPatch, store: SqliteStore) -> list[bool]:
-    """One entry per scrypt run: whether a store transaction was open at the time."""
-    calls: list[bool] = []
-    real = hashlib.scrypt
-
-    def counting(password: bytes, **kwargs: Any) -> bytes:
-        calls.append(store._db.in_transaction)
-        return real(password, **kwargs)
-
-    monkeypatch.setattr(credentials.hashlib, "scrypt", counting)
-    return calls
 
 
 @pytest.fixture

@@ -10,11 +10,9 @@ import inspect
 import shutil
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from dialer.agents import credentials
 from dialer.agents.states import AgentState, AgentStateChange
 from dialer.campaign.model import AttemptOutcome, CallOutcome, LeadEvent, LeadState
 from dialer.campaign.policy import RetryRules, after_attempt
@@ -36,26 +34,6 @@ PASSWORD = "Circle Of Life"
 GOAL = RetryRules(max_attempts=3, retry_delay_s=600.0, goal_variable="confirmed")
 ANSWERED = AttemptOutcome(CallOutcome.COMPLETED, 200, "bridged", variables={"Digits": "1"})
 S = AgentState
-
-
-@pytest.fixture(autouse=True)
-def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A lower cost keeps the suite fast; the hash records it, so verification follows."""
-    monkeypatch.setattr(credentials, "SCRYPT_N", 2**8)
-
-
-@pytest.fixture
-def scrypt_calls(monkeypatch: pytest.MonkeyPatch, store: SqliteStore) -> list[bool]:
-    """One entry per scrypt run: whether a store transaction was open at the time."""
-    calls: list[bool] = []
-    real = hashlib.scrypt
-
-    def counting(password: bytes, **kwargs: Any) -> bytes:
-        calls.append(store._db.in_transaction)
-        return real(password, **kwargs)
-
-    monkeypatch.setattr(credentials.hashlib, "scrypt", counting)
-    return calls
 
 
 @pytest.fixture

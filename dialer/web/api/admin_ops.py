@@ -21,28 +21,15 @@ from typing import Any
 
 from aiohttp import web
 
-from dialer.campaign.export import iso_utc
 from dialer.commands.audit import entry_view, write_audit_csv
+from dialer.commands.token import view as token_view
 from dialer.commands.user import describe as user_view
-from dialer.store.repository import ApiToken, AuditEntry, Repository
+from dialer.store.repository import AuditEntry, Repository
 from dialer.web.api import schemas
 from dialer.web.api.errors import ApiError, Detail
 from dialer.web.api.operation import ApiCall, Changed, Operation, Param, Role
 
 MAX_EXPORT = 1_000_000
-
-
-def token_view(token: ApiToken, now: float) -> dict[str, Any]:
-    return {
-        "id": token.id,
-        "user_id": token.user_id,
-        "name": token.name,
-        "prefix": token.prefix,
-        "status": token.status(now),
-        "created_at": iso_utc(token.created_at),
-        "last_used_at": iso_utc(token.last_used_at),
-        "expires_at": iso_utc(token.expires_at),
-    }
 
 
 async def list_users(call: ApiCall) -> dict[str, Any]:
