@@ -47,6 +47,7 @@ from dialer.campaign.pacing import PacerSettings, TrunkPacer
 from dialer.campaign.policy import RetryRules
 from dialer.campaign.predictive import DialingMode, PacingSettings
 from dialer.campaign.settings import CampaignSettings, SettingsError
+from dialer.collector import freeze_survivors
 from dialer.config import Config, ConfigError
 from dialer.flow.document import FlowError
 from dialer.flow.runner import FlowRuntime, HandOffHandler
@@ -347,6 +348,7 @@ async def serve(config: Config, db: Path, *, poll_s: float = 1.0) -> int:
         try:
             if config.web.enabled:
                 web_runner = await start_web(store, agents, config, dialer.metrics)
+            freeze_survivors()  # started: what lives now lives on
             while not stop.is_set():
                 await start_due_campaigns(host, store, waiting)
                 await directory.refresh()
