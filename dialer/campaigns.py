@@ -23,6 +23,10 @@ from dialer.store.repository import Campaign, Lead, Repository
 from tts.engines import Engines
 
 ABANDONMENT_WINDOW_S = WINDOW_DAYS * 86400.0
+# The channels a campaign reaches people on. Calls are what this dialer places; the
+# API names the channel so that clients filtering by it need not change if one is added.
+VOICE = "voice"
+CHANNELS = (VOICE,)
 CONTROLS = {
     "pause": CampaignEvent.PAUSE,
     "resume": CampaignEvent.RESUME,
@@ -105,6 +109,8 @@ def summary(campaign: Campaign) -> dict[str, Any]:
         "state": str(campaign.state),
         "runs": campaign.runs,
         "next_run_at": iso_utc(campaign.next_run_at),
+        "channel": VOICE,
+        "tags": list(campaign.tags),
     }
     if campaign.failure_reason:
         summary["failure_reason"] = campaign.failure_reason

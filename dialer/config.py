@@ -203,6 +203,7 @@ class FlowSettings:
     max_documents: int = _setting(20, _range(1, 1000))
     max_prompt_mb: float = _setting(10.0, _range(0.1, 100))
     recordings_dir: str = "var/recordings"
+    library_dir: str = "var/library"  # flows and prompts uploaded through the API
 
 
 @dataclass(frozen=True)

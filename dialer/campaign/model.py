@@ -9,7 +9,8 @@ events except the manager's own actions (reset, mark completed).
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -22,6 +23,7 @@ __all__ = [
     "FINAL_CAMPAIGN_STATES",
     "FINAL_LEAD_STATES",
     "LEAD_TRANSITIONS",
+    "MAX_TAGS",
     "AnsweredBy",
     "AttemptOutcome",
     "AttemptState",
@@ -33,6 +35,7 @@ __all__ = [
     "LeadState",
     "NotEditable",
     "check_edit",
+    "clean_tags",
     "next_campaign_state",
     "next_lead_state",
 ]
@@ -175,11 +178,27 @@ class NotEditable(ValueError):
 # A draft is the manager's to shape; once a campaign has started, the contacts called so
 # far were called under its settings, so only the labels may change (duplicate it to
 # change anything else).
-CAMPAIGN_FIELDS = frozenset({"name", "description", "settings"})
+CAMPAIGN_FIELDS = frozenset({"name", "description", "tags", "settings"})
 EDITABLE_FIELDS: Mapping[CampaignState, frozenset[str]] = MappingProxyType(
-    {state: frozenset({"name", "description"}) for state in CampaignState}
+    {state: frozenset({"name", "description", "tags"}) for state in CampaignState}
     | {CampaignState.DRAFT: CAMPAIGN_FIELDS}
 )
+MAX_TAGS = 20
+TAG = re.compile(r"[^\s,][^,]{0,39}")  # a label: no commas (the CLI's separator), <= 40
+
+
+def clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    """Tags as kept: trimmed, each once (case aside), in the order given. ValueError names
+    the first that cannot be one."""
+    kept: dict[str, str] = {}
+    for tag in tags:
+        text = tag.strip()
+        if not TAG.fullmatch(text):
+            raise ValueError(f"not a tag: {tag!r} (1 to 40 characters, no commas)")
+        kept.setdefault(text.casefold(), text)
+    if len(kept) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags (got {len(kept)})")
+    return tuple(kept.values())
 
 
 def check_edit(state: CampaignState, changed: frozenset[str]) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dialer.campaign.compliance import wall_time_instant
@@ -143,6 +143,28 @@ def occurrences(schedule: Schedule, after: datetime, limit: int) -> tuple[dateti
             runs.append(instant)
             if len(runs) == limit:
                 break
+    return tuple(runs)
+
+
+def runs_between(schedule: Schedule, start: datetime, end: datetime) -> tuple[datetime, ...]:
+    """The runs at or after `start` and before `end`, in order: a calendar's page.
+
+    StartNow has none: it runs whenever it is started, at no time of its own. Runs still
+    count from `starts`, so an `occurrences` limit is honoured whatever the range."""
+    _require_aware(start, "start")
+    _require_aware(end, "end")
+    if isinstance(schedule, StartNow):
+        return ()
+    start_utc, end_utc = start.astimezone(UTC), end.astimezone(UTC)  # PEP 495: compare in UTC
+    if isinstance(schedule, StartAt):
+        return (schedule.at,) if start_utc <= schedule.at.astimezone(UTC) < end_utc else ()
+    runs: list[datetime] = []
+    for instant in _recurring_runs(schedule):
+        moment = instant.astimezone(UTC)
+        if moment >= end_utc:
+            break
+        if moment >= start_utc:
+            runs.append(instant)
     return tuple(runs)
 
 

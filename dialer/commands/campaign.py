@@ -1,15 +1,15 @@
 """`dialer campaign ...` and `dialer serve`: the campaign engine from the command line.
 
     dialer serve [--config FILE] [--db FILE]
-    dialer campaign create NAME [--description TEXT] [settings options]
-    dialer campaign edit CAMPAIGN [--name NAME] [--description TEXT] [settings options]
+    dialer campaign create NAME [--description TEXT] [--tags A,B] [settings options]
+    dialer campaign edit CAMPAIGN [--name NAME] [--description TEXT] [--tags A,B] [settings]
     dialer campaign list | show CAMPAIGN [--follow]
     dialer campaign start|pause|resume|stop|duplicate|delete CAMPAIGN
     dialer campaign run CAMPAIGN [--config FILE] [settings options, for this run]
     dialer campaign export CAMPAIGN --out FILE [--attempts]
 
 The settings options are listed in `dialer.commands.settings_options`. A draft
-is fully editable; once started, only its name and description change.
+is fully editable; once started, only its name, description and tags change.
 `start` follows the campaign's schedule: it dials at once (`serve` picks it up
 within a second), or waits as `scheduled` for its first run.
 
@@ -39,6 +39,7 @@ from dialer.campaign.model import (
     CampaignState,
     IllegalTransition,
     NotEditable,
+    clean_tags,
 )
 from dialer.campaign.settings import CampaignSettings, SettingsError
 from dialer.commands.audit import record_cli_audit
@@ -59,12 +60,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     create = actions.add_parser("create", help="create a draft campaign; prints its id")
     create.add_argument("name")
     create.add_argument("--description", default="")
+    create.add_argument("--tags", help="labels to find it by, comma-separated")
     add_settings_options(create)
 
     edit = actions.add_parser("edit", help="change a draft; rename a started campaign")
     edit.add_argument("campaign", type=int)
     edit.add_argument("--name")
     edit.add_argument("--description")
+    edit.add_argument("--tags", help="its labels, comma-separated (replaces them; '' clears)")
     add_settings_options(edit)
 
     run = actions.add_parser("run", help="dial one run of a campaign in this process")
@@ -121,6 +124,15 @@ def campaign_command(args: argparse.Namespace, config: Config) -> int:
         return EXIT_FAILED
 
 
+def _tags(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    try:
+        return clean_tags(part for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise SettingsError("tags", str(exc)) from None
+
+
 def _store_command(store: Repository, args: argparse.Namespace, config: Config) -> dict[str, Any]:
     command, now = args.campaign_command, time.time()
     if command == "create":
@@ -128,8 +140,9 @@ def _store_command(store: Repository, args: argparse.Namespace, config: Config) 
         campaigns.check_flow(settings, config)
         with store.transaction():
             campaign_id = store.create_campaign(
-                args.name, now=now, description=args.description, settings=settings.to_dict()
-            )
+                args.name, now=now, description=args.description, settings=settings.to_dict(),
+                tags=_tags(args.tags) or (),
+            )  # fmt: skip
             created = campaigns.describe(store.get_campaign(campaign_id))
             record_cli_audit(store, "campaign.create", _target(campaign_id), now=now, after=created)
         return created
@@ -147,6 +160,7 @@ def _store_command(store: Repository, args: argparse.Namespace, config: Config) 
                     name=args.name,
                     description=args.description,
                     settings=settings.to_dict() if settings != stored else None,
+                    tags=_tags(args.tags),
                 )
             )
             before = campaigns.describe(campaign)

@@ -179,15 +179,22 @@ class Flow:
             elif isinstance(verb, Gather | Dial | Enqueue | Record) and verb.action is not None:
                 yield verb.action
 
-    def says(self) -> list[Say]:
-        """Every `<Say>`, those inside a `<Gather>` included, in document order."""
-        says: list[Say] = []
+    def prompts(self) -> list[Prompt]:
+        """Every `<Say>`, `<Play>` and `<Pause>`, those inside a `<Gather>` included, in
+        document order."""
+        prompts: list[Prompt] = []
         for verb in self.verbs:
-            if isinstance(verb, Say):
-                says.append(verb)
+            if isinstance(verb, Say | Play | Pause):
+                prompts.append(verb)
             elif isinstance(verb, Gather):
-                says.extend(prompt for prompt in verb.prompts if isinstance(prompt, Say))
-        return says
+                prompts.extend(verb.prompts)
+        return prompts
+
+    def says(self) -> list[Say]:
+        return [prompt for prompt in self.prompts() if isinstance(prompt, Say)]
+
+    def plays(self) -> list[Play]:
+        return [prompt for prompt in self.prompts() if isinstance(prompt, Play)]
 
     def set_names(self) -> frozenset[str]:
         return frozenset(verb.name for verb in self.verbs if isinstance(verb, Set))

@@ -76,6 +76,7 @@ def load_campaign_flow(text: str, check_voice: VoiceCheck) -> CampaignFlow:
         flow = loaded.flow
         documents[str(here)] = flow
         problems.extend(f"{flow.source}: {reason}" for reason in _voice_problems(flow, check_voice))
+        problems.extend(f"{flow.source}: {reason}" for reason in _missing_audio(here, flow))
         for reference in flow.references():
             try:
                 pending.extend(_reachable(here, reference))
@@ -129,6 +130,21 @@ def _voice_problems(flow: Flow, check_voice: VoiceCheck) -> Iterable[str]:
         reason = check_voice(say.voice, say.language)
         if reason is not None:
             yield f"line {say.line}: {reason}"
+
+
+def _missing_audio(here: FlowLocation, flow: Flow) -> Iterable[str]:
+    """A `<Play>` of a file beside the flow that is not there (URLs and templated names
+    are fetched, and checked, when a call plays them)."""
+    for play in flow.plays():
+        if play.url.placeholders:
+            continue
+        try:
+            target = here.resolve(play.url.text)
+        except LocationError as exc:
+            yield f"line {play.line}: {exc}"
+            continue
+        if target.path is not None and not target.path.is_file():
+            yield f"line {play.line}: no audio file {play.url.text!r} beside the flow"
 
 
 def _problem(reason: str) -> Problem:

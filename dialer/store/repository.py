@@ -129,6 +129,7 @@ class Campaign:
     updated_at: float
     next_run_at: float | None = None  # scheduled: when the next run starts
     runs: int = 0  # runs started (a recurring campaign has one per occurrence)
+    tags: tuple[str, ...] = ()  # the manager's labels (model.clean_tags)
 
 
 @dataclass(frozen=True)
@@ -376,6 +377,7 @@ class Repository(Protocol):
         now: float,
         description: str = "",
         settings: Mapping[str, object] | None = None,
+        tags: Sequence[str] = (),
     ) -> int: ...
 
     def get_campaign(self, campaign_id: int) -> Campaign: ...
@@ -402,6 +404,7 @@ class Repository(Protocol):
         name: str | None = None,
         description: str | None = None,
         settings: Mapping[str, object] | None = None,
+        tags: Sequence[str] | None = None,
     ) -> Campaign: ...
 
     def delete_campaign(self, campaign_id: int, *, now: float) -> None: ...
@@ -625,5 +628,16 @@ class Repository(Protocol):
     def get_webhook(self, delivery_id: int) -> WebhookDelivery: ...
 
     def list_webhooks(self, campaign_id: int | None = None) -> list[WebhookDelivery]: ...
+
+    # reports: the dashboards' health and comparison figures
+    def campaign_state_counts(self) -> dict[str, int]: ...
+
+    def due_lead_count(self, now: float) -> int: ...
+
+    def ended_call_counts(self, since: float) -> dict[str, int]: ...
+
+    def pending_webhook_count(self) -> int: ...
+
+    def mean_answered_duration(self, campaign_id: int) -> float | None: ...
 
     def close(self) -> None: ...

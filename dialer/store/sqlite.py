@@ -70,6 +70,7 @@ from dialer.store.repository import (
 )
 from dialer.store.sqlite_accounts import AccountTables
 from dialer.store.sqlite_agents import AgentTables
+from dialer.store.sqlite_reports import ReportQueries
 from dialer.store.sqlite_webhooks import WebhookTables
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ ON CONFLICT (campaign_id, phone) DO UPDATE SET
     attributes = json_patch(leads.attributes, excluded.attributes),
     updated_at = excluded.updated_at
 """
+_JSON_COLUMNS = frozenset({"settings", "tags"})
 # Above every id in use or deleted: SQLite alone would hand out a deleted highest id again.
 _NEXT_CAMPAIGN_ID = (
     "(SELECT max(coalesce((SELECT max(id) FROM campaigns), 0),"
@@ -122,11 +124,12 @@ def _require_e164(number: str) -> None:
 _DELETABLE = FINAL_CAMPAIGN_STATES | {CampaignState.DRAFT}  # nothing dials, nothing will
 
 
-class SqliteStore(AgentTables, AccountTables, WebhookTables):
+class SqliteStore(AgentTables, AccountTables, WebhookTables, ReportQueries):
     """Repository on one SQLite file; see the module docstring for the threading rule.
     The agent tables' methods come from `AgentTables` (dialer.store.sqlite_agents), the
     users', API tokens' and audit log's from `AccountTables` (dialer.store.sqlite_accounts),
-    the webhook outbox's from `WebhookTables` (dialer.store.sqlite_webhooks).
+    the webhook outbox's from `WebhookTables` (dialer.store.sqlite_webhooks), the
+    dashboards' figures from `ReportQueries` (dialer.store.sqlite_reports).
     """
 
     def __init__(
@@ -198,13 +201,16 @@ class SqliteStore(AgentTables, AccountTables, WebhookTables):
         now: float,
         description: str = "",
         settings: Mapping[str, object] | None = None,
+        tags: Sequence[str] = (),
     ) -> int:
         with self._write() as db:
             cursor = db.execute(
-                "INSERT INTO campaigns (id, name, description, settings, created_at, updated_at)"
-                f" VALUES ({_NEXT_CAMPAIGN_ID}, ?, ?, ?, ?, ?)",
-                (name, description, json.dumps(dict(settings or {})), now, now),
-            )
+                "INSERT INTO campaigns"
+                " (id, name, description, settings, tags, created_at, updated_at)"
+                f" VALUES ({_NEXT_CAMPAIGN_ID}, ?, ?, ?, ?, ?, ?)",
+                (name, description, json.dumps(dict(settings or {})), json.dumps(list(tags)),
+                 now, now),
+            )  # fmt: skip
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
@@ -220,6 +226,7 @@ class SqliteStore(AgentTables, AccountTables, WebhookTables):
             now=now,
             description=original.description,
             settings=original.settings,
+            tags=original.tags,
         )
 
     def get_campaign(self, campaign_id: int) -> Campaign:
@@ -237,6 +244,7 @@ class SqliteStore(AgentTables, AccountTables, WebhookTables):
             updated_at=row["updated_at"],
             next_run_at=row["next_run_at"],
             runs=row["runs"],
+            tags=tuple(json.loads(row["tags"])),
         )
 
     def set_campaign_state(
@@ -294,6 +302,7 @@ class SqliteStore(AgentTables, AccountTables, WebhookTables):
         name: str | None = None,
         description: str | None = None,
         settings: Mapping[str, object] | None = None,
+        tags: Sequence[str] | None = None,
     ) -> Campaign:
         """Change what the campaign's state allows (model.EDITABLE_FIELDS), else NotEditable.
 
@@ -302,17 +311,19 @@ class SqliteStore(AgentTables, AccountTables, WebhookTables):
         with self._write() as db:
             campaign = self.get_campaign(campaign_id)
             stored = None if settings is None else json.loads(json.dumps(dict(settings)))
-            wanted = {"name": name, "description": description, "settings": stored}
+            wanted = {"name": name, "description": description, "settings": stored,
+                      "tags": None if tags is None else list(tags)}  # fmt: skip
             current = {
                 "name": campaign.name,
                 "description": campaign.description,
                 "settings": campaign.settings,
+                "tags": list(campaign.tags),
             }
             changes = {k: v for k, v in wanted.items() if v is not None and v != current[k]}
             check_edit(campaign.state, frozenset(changes))
             if changes:
                 assignments = "".join(f"{key} = ?, " for key in changes)  # names are ours
-                values = [json.dumps(v) if k == "settings" else v for k, v in changes.items()]
+                values = [json.dumps(v) if k in _JSON_COLUMNS else v for k, v in changes.items()]
                 db.execute(
                     f"UPDATE campaigns SET {assignments}updated_at = ? WHERE id = ?",
                     (*values, now, campaign_id),

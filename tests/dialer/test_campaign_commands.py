@@ -141,6 +141,14 @@ def test_a_draft_is_edited_freely_a_started_one_only_renamed(run: Any, store: Sq
     assert store.get_campaign(1).settings["retry"]["max_attempts"] == 5  # unchanged
     renamed = run("campaign", "edit", "1", "--description", "now dialling", "--json")
     assert renamed.code == 0 and renamed.json()["description"] == "now dialling"
+    tagged = run("campaign", "edit", "1", "--tags", "renewals, Q1,q1", "--json")
+    assert tagged.code == 0, tagged.err
+    assert tagged.json()["tags"] == ["renewals", "Q1"]  # labels change in any state
+    assert run("campaign", "edit", "1", "--tags", "x" * 41).code == 1
+    assert run("campaign", "duplicate", "1").code == 0
+    assert store.get_campaign(2).tags == ("renewals", "Q1")
+    assert run("campaign", "edit", "2", "--tags", "").code == 0
+    assert store.get_campaign(2).tags == ()
 
 
 def test_start_follows_the_schedule(run: Any, store: SqliteStore) -> None:

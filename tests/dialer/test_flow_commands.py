@@ -69,6 +69,13 @@ def test_a_broken_flow_is_refused_with_each_problem_and_its_line(
     (flows / "press-2.xml").write_text("<Response/>")
     escaped = run("flow", "check", str(flows / "main.xml"))
     assert escaped.code == 1 and "outside the flow folder" in escaped.err
+    (flows / "press-9.xml").write_text("<Response>\n<Play>thanks.wav</Play></Response>")
+    missing = run("flow", "check", str(flows / "main.xml"))
+    assert missing.code == 1
+    assert "press-9.xml: line 2: no audio file 'thanks.wav' beside the flow" in missing.err
+    (flows / "press-1.xml").write_text("<Response/>")
+    (flows / "thanks.wav").write_bytes(b"")  # there, if not playable: the call will say
+    assert run("flow", "check", str(flows / "main.xml")).code == 0
 
 
 def test_a_campaign_does_not_start_while_contacts_lack_values(

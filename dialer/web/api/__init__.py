@@ -13,11 +13,15 @@ from aiohttp import web
 from dialer.web.api import (
     admin_ops,
     agent_ops,
+    calendar_ops,
     campaign_ops,
     dnc_ops,
     lead_ops,
+    library_ops,
     metrics_ops,
     session_ops,
+    stats_ops,
+    system_ops,
     tts_ops,
 )
 from dialer.web.api.errors import ApiError
@@ -28,7 +32,8 @@ from dialer.web.state import CONFIG
 
 def operations() -> list[Operation]:
     modules = (
-        session_ops, campaign_ops, lead_ops, dnc_ops, agent_ops, admin_ops, metrics_ops, tts_ops
+        session_ops, campaign_ops, lead_ops, library_ops, dnc_ops, agent_ops, admin_ops,
+        metrics_ops, tts_ops, system_ops, calendar_ops, stats_ops,
     )  # fmt: skip
     listed = [op for module in modules for op in module.OPERATIONS]
     return [*listed, Operation("GET", "/api/openapi.json", openapi, "This document", "meta",
@@ -44,6 +49,7 @@ def add_api(app: web.Application) -> None:
     mount(app, listed)
     app[tts_ops.SPEECH] = tts_ops.SpeechPreview(app[CONFIG].tts)
     app.on_cleanup.append(tts_ops.close_speech)
+    library_ops.add_library(app)
     methods: dict[str, set[str]] = {}
     for operation in listed:
         methods.setdefault(operation.path, set()).add(operation.method)

@@ -1,9 +1,10 @@
 """Campaigns over the API: the same actions as `dialer campaign ...`, audited.
 
-    GET    /api/campaigns                     list: filter by state, search, sort, page
+    GET    /api/campaigns                     list: filter by state, tag, channel; search,
+                                              sort, page
     POST   /api/campaigns                     create a draft
     GET    /api/campaigns/{id}                settings, progress, abandonment
-    PATCH  /api/campaigns/{id}                name, description; settings while a draft
+    PATCH  /api/campaigns/{id}                name, description, tags; settings while a draft
     DELETE /api/campaigns/{id}                a draft or a finished campaign, with its data
     POST   /api/campaigns/{id}/duplicate      a new draft with the same settings
     POST   /api/campaigns/{id}/start|pause|resume|stop
@@ -25,10 +26,11 @@ from typing import Any
 from aiohttp import web
 
 from dialer import campaigns
-from dialer.campaign.model import FINAL_CAMPAIGN_STATES, CampaignState
+from dialer.campaign.model import FINAL_CAMPAIGN_STATES, CampaignState, clean_tags
 from dialer.campaign.settings import CampaignSettings
 from dialer.store.repository import Campaign, Repository
 from dialer.web.api import schemas
+from dialer.web.api.errors import ApiError, Detail
 from dialer.web.api.operation import ApiCall, Changed, Operation, Param
 from dialer.web.state import CONFIG, STOPPING
 
@@ -39,6 +41,7 @@ FINAL_STATES = {str(state) for state in FINAL_CAMPAIGN_STATES}
 
 async def list_campaigns(call: ApiCall) -> dict[str, Any]:
     state, search = call.query.get("state"), call.query.get("q", "").strip().lower()
+    tag = call.query.get("tag", "").strip().casefold()
     sort, descending = call.query["sort"], call.query["order"] == "desc"
     limit, offset = call.query["limit"], call.query["offset"]
     now = time.time()
@@ -49,6 +52,7 @@ async def list_campaigns(call: ApiCall) -> dict[str, Any]:
             for c in store.list_campaigns()
             if (state is None or c.state == state)
             and (not search or search in c.name.lower() or search == str(c.id))
+            and (not tag or tag in (t.casefold() for t in c.tags))
         ]
         found.sort(key=lambda c: _sort_key(c, sort), reverse=descending)
         page = found[offset : offset + limit]
@@ -71,11 +75,12 @@ async def create_campaign(call: ApiCall) -> dict[str, Any]:
     settings = CampaignSettings.from_dict(body.get("settings", {}))
     await _check_flow(call, settings)
     name, description = body["name"].strip(), body.get("description", "")
+    tags = _tags(body.get("tags", []))
 
     def create(store: Repository) -> Changed[dict[str, Any]]:
         now = time.time()
         campaign_id = store.create_campaign(
-            name, now=now, description=description, settings=settings.to_dict()
+            name, now=now, description=description, settings=settings.to_dict(), tags=tags
         )
         created = campaigns.describe(store.get_campaign(campaign_id))
         return Changed(created, after=created, target=f"campaign:{campaign_id}")
@@ -116,6 +121,7 @@ async def edit_campaign(call: ApiCall) -> dict[str, Any]:
             name=body["name"].strip() if "name" in body else None,
             description=body.get("description"),
             settings=settings.to_dict() if settings is not None else None,
+            tags=_tags(body["tags"]) if "tags" in body else None,
         )
         after = campaigns.describe(edited)
         return Changed(after, before=before, after=after)
@@ -230,6 +236,13 @@ def _snapshot(store: Repository, campaign_id: int, now: float) -> dict[str, Any]
     }
 
 
+def _tags(tags: list[str]) -> tuple[str, ...]:
+    try:
+        return clean_tags(tags)
+    except ValueError as exc:
+        raise ApiError(422, "the tags cannot be used", [Detail("body.tags", str(exc))]) from None
+
+
 async def _check_flow(call: ApiCall, settings: CampaignSettings) -> None:
     """Flows are read and their voices checked off the loop (TTS engines start up)."""
     config = call.request.app[CONFIG]
@@ -247,6 +260,7 @@ _CREATE = {
     "properties": {
         "name": schemas.NAME,
         "description": schemas.DESCRIPTION,
+        "tags": schemas.TAGS,
         "settings": _SETTINGS,
     },
     "required": ["name"],
@@ -256,6 +270,8 @@ _EDIT = {**_CREATE, "required": [], "minProperties": 1}
 _LIST_QUERY = (
     Param("state", {"enum": [str(s) for s in CampaignState]}, "only campaigns in this state"),
     Param("q", {"type": "string", "maxLength": 200}, "search: part of the name, or the id"),
+    Param("tag", {"type": "string", "maxLength": 40}, "only campaigns with this tag"),
+    Param("channel", {"enum": list(campaigns.CHANNELS)}, "only campaigns on this channel"),
     Param("sort", {"enum": list(SORTS), "default": "id"}),
     Param("order", {"enum": ["asc", "desc"], "default": "desc"}),
     Param("limit", schemas.LIMIT),

@@ -30,6 +30,7 @@ from jsonschema import Draft202012Validator
 
 from dialer.campaign.model import IllegalTransition, NotEditable
 from dialer.campaign.settings import SettingsError
+from dialer.library import LibraryError, Upload
 from dialer.store.repository import NotFound, Repository, StoreError, User
 from dialer.web.api import schemas
 from dialer.web.api.errors import ApiError, Detail
@@ -95,9 +96,11 @@ class Operation:
 
 
 def path_schema(name: str) -> Schema:
-    """Ids are positive integers; any other path parameter is text."""
+    """Ids are positive integers, names what the library allows; any other is text."""
     if name.endswith("_id"):
         return schemas.ID
+    if name.endswith("_name"):
+        return schemas.LIBRARY_NAME
     return {"type": "string", "minLength": 1, "maxLength": 200}
 
 
@@ -118,7 +121,12 @@ class ApiCall:
     path: dict[str, Any] = field(default_factory=dict)
     query: dict[str, Any] = field(default_factory=dict)
     body: Any = None
-    upload: bytes = b""
+    files: list[Upload] = field(default_factory=list)  # each part in the upload's field
+
+    @property
+    def upload(self) -> bytes:
+        """The uploaded file (the first, where an operation takes one)."""
+        return self.files[0].data
 
     @property
     def user(self) -> User:
@@ -173,7 +181,7 @@ def _gate(operation: Operation) -> Callable[[web.Request], Awaitable[web.StreamR
         if body_check is not None:
             call.body = await _json_body(request, body_check)
         if operation.upload is not None:
-            call.upload = await _upload(request, operation.upload)
+            call.files = await _uploads(request, operation.upload)
         try:
             result = await operation.handler(call)
         except NotFound as exc:
@@ -187,6 +195,9 @@ def _gate(operation: Operation) -> Callable[[web.Request], Awaitable[web.StreamR
             raise ApiError(409, str(exc)) from None
         except (IllegalTransition, NotEditable) as exc:
             raise ApiError(409, str(exc)) from None
+        except LibraryError as exc:
+            details = [Detail(f"form.{operation.upload or 'file'}", p) for p in exc.problems]
+            raise ApiError(422, "the upload cannot be used", details[:MAX_DETAILS]) from None
         if isinstance(result, web.StreamResponse):
             return result
         return web.json_response(result, status=operation.status, dumps=_dumps)
@@ -263,9 +274,11 @@ async def _json_body(request: web.Request, check: Draft202012Validator) -> Any:
     return body
 
 
-async def _upload(request: web.Request, field_name: str) -> bytes:
+async def _uploads(request: web.Request, field_name: str) -> list[Upload]:
+    """Every file in the form's `field_name` (at least one), MAX_UPLOAD_BYTES in all."""
     if request.content_type != "multipart/form-data":
         raise ApiError(415, f"send the file as multipart/form-data, in the field {field_name!r}")
+    files, total = [], 0
     try:
         reader = await request.multipart()
         async for part in reader:
@@ -273,12 +286,15 @@ async def _upload(request: web.Request, field_name: str) -> bytes:
                 data = bytearray()
                 while chunk := await part.read_chunk():
                     data += chunk
-                    if len(data) > MAX_UPLOAD_BYTES:
-                        raise ApiError(413, f"the file is over {MAX_UPLOAD_BYTES >> 20} MiB")
-                return bytes(data)
+                    total += len(chunk)
+                    if total > MAX_UPLOAD_BYTES:
+                        raise ApiError(413, f"the upload is over {MAX_UPLOAD_BYTES >> 20} MiB")
+                files.append(Upload(part.filename or "", bytes(data)))
     except (ValueError, HttpProcessingError) as exc:  # no boundary, a broken part's headers
         raise ApiError(400, f"the multipart body is malformed: {exc}") from None
-    raise ApiError(400, "the file is missing", [Detail(f"form.{field_name}", "is required")])
+    if not files:
+        raise ApiError(400, "the file is missing", [Detail(f"form.{field_name}", "is required")])
+    return files
 
 
 def _where(root: str, path: Any) -> str:

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from dialer.campaign.model import CampaignState, LeadState
+from dialer import library
+from dialer.campaign.model import MAX_TAGS, TAG, CampaignState, LeadState
+from dialer.campaigns import CHANNELS
 
 Schema = dict[str, Any]
 
 TIME = {"type": ["string", "null"], "description": "ISO 8601, UTC"}
 TEXT = {"type": "string"}
 NAME = {"type": "string", "minLength": 1, "maxLength": 200}
+TAGS = {
+    "type": "array",
+    "maxItems": MAX_TAGS,
+    "items": {"type": "string", "pattern": f"^\\s*{TAG.pattern}\\s*$"},
+    "description": "labels to find campaigns by (each once, case aside)",
+}
+LIBRARY_NAME = {"type": "string", "pattern": f"^{library.NAME.pattern}$"}  # a flow, a prompt
 DESCRIPTION = {"type": "string", "maxLength": 10_000}
 COUNT = {"type": "integer", "minimum": 0}
 ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}  # SQLite's integers
@@ -57,8 +66,10 @@ CAMPAIGN_SUMMARY: Schema = {
         "runs": COUNT,
         "next_run_at": TIME,
         "failure_reason": TEXT,
+        "channel": {"enum": list(CHANNELS)},
+        "tags": {"type": "array", "items": TEXT},
     },
-    "required": ["campaign", "name", "state", "runs", "next_run_at"],
+    "required": ["campaign", "name", "state", "runs", "next_run_at", "channel", "tags"],
 }
 
 PROGRESS: Schema = {

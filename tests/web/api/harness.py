@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from actors.agent_pool import LiveAgentPool
 from dialer.agents.pool import AgentPool
-from dialer.config import Config
+from dialer.config import Config, FlowSettings
 from dialer.store.sqlite import SqliteStore
 from dialer.store.worker import StoreWorker
 from dialer.web.app import make_app
@@ -55,7 +55,8 @@ async def open_api(folder: Path) -> AsyncIterator[Api]:
             lambda s, u=user: s.create_api_token(u.id, "tests", now=time.time())
         )
     live = LiveAgentPool(AgentPool(wrap_up_s=0.0))
-    app = make_app(store, live, Config(), logins=LoginLimiter(max_failures=3))
+    config = Config(flows=FlowSettings(library_dir=str(folder / "library")))
+    app = make_app(store, live, config, logins=LoginLimiter(max_failures=3))
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield Api(client, store, tokens)
     await live.close()

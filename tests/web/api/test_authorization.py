@@ -15,7 +15,7 @@ from tests.web.api.harness import Api
 
 PUBLIC = {("POST", "/api/session"), ("GET", "/api/openapi.json")}
 ANY_ROLE = {("GET", "/api/session"), ("DELETE", "/api/session")}
-ADMIN_PATHS = re.compile(r"/api/(users|tokens|audit)\b")
+ADMIN_PATHS = re.compile(r"/api/(users|tokens|audit|system/settings)\b")
 RANK = {"agent": 0, "manager": 1, "admin": 2}
 
 

@@ -170,3 +170,38 @@ async def test_the_live_stream_sends_the_figures_and_ends_when_the_server_stops(
     )  # fmt: skip
     # Running, so the stream would go on; the server's stop ends it (else: 60 s, and fail).
     await asyncio.wait_for(api.client.server.close(), 10)
+
+
+async def test_tags_find_campaigns_and_change_in_any_state(api: Api) -> None:
+    manager = api.auth("manager")
+    spring = (await create(api, "Spring", tags=[" renewals ", "Q1", "renewals"]))["campaign"]
+    await create(api, "Autumn", tags=["q1"])
+    await create(api, "Winter")
+
+    async def names(**params: str) -> list[str]:
+        answer = await api.client.get("/api/campaigns", params=params, headers=manager)
+        assert answer.status == 200, await answer.text()
+        return sorted(c["name"] for c in (await answer.json())["campaigns"])
+
+    assert await names(tag="Q1") == ["Autumn", "Spring"]  # case aside
+    assert await names(tag="renewals") == ["Spring"]
+    assert await names(channel="voice") == ["Autumn", "Spring", "Winter"]
+    answer = await api.client.get("/api/campaigns", params={"channel": "sms"}, headers=manager)
+    assert answer.status == 400  # no such channel here, said so
+    shown = await (await api.client.get(f"/api/campaigns/{spring}", headers=manager)).json()
+    assert (shown["tags"], shown["channel"]) == (["renewals", "Q1"], "voice")  # trimmed, once
+    await api.client.post(f"/api/campaigns/{spring}/start", headers=manager)
+    answer = await api.client.patch(
+        f"/api/campaigns/{spring}", json={"tags": ["done"]}, headers=manager
+    )
+    assert answer.status == 200, await answer.text()  # labels, not settings: any state
+    assert (await answer.json())["tags"] == ["done"]
+    assert await names(tag="renewals") == []
+    for bad in (["a,b"], [""], ["x" * 41], [f"t{i}" for i in range(21)]):
+        answer = await api.client.patch(
+            f"/api/campaigns/{spring}", json={"tags": bad}, headers=manager
+        )
+        assert answer.status == 400, bad
+    (edit, *_) = await api.store.run(lambda s: s.list_audit(target=f"campaign:{spring}"))
+    assert edit.action == "campaign.edit" and edit.after is not None
+    assert edit.after["tags"] == ["done"]
