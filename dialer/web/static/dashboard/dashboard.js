@@ -4,7 +4,6 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const VIEWS = ["login-view", "list-view", "campaign-view"];
 const FINAL = new Set(["completed", "stopped", "failed"]);
 const ACTIONS = { draft: ["start"], scheduled: ["stop"], running: ["pause", "stop"], paused: ["resume", "stop"] };
 
@@ -15,25 +14,33 @@ function text(id, value) { $(id).textContent = value; }
 function show(id, visible) { $(id).hidden = !visible; }
 function say(message) { text("error", message || ""); show("error", Boolean(message)); }
 
-async function api(method, path, body) {
+// One request: JSON or a multipart form (FormData) out; the answer, once it is a success.
+async function send(method, path, body) {
   const headers = {};
+  const form = body instanceof FormData;
   if (method !== "GET") headers["X-CSRF-Token"] = csrf || "";
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (body !== undefined && !form) headers["Content-Type"] = "application/json";
   const answer = await fetch(path, {
     method, headers, credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined || form ? body : JSON.stringify(body),
   });
-  const data = answer.headers.get("Content-Type")?.startsWith("application/json") ? await answer.json() : null;
   if (answer.status === 401 && path !== "/api/session") {
     csrf = null;
     route();
   }
   if (!answer.ok) {
-    const error = data?.error;
+    const error = isJson(answer) ? (await answer.json()).error : null;
     const details = (error?.details || []).map((d) => `${d.at}: ${d.message}`).join("; ");
     throw new Error(error ? `${error.message}${details ? ` (${details})` : ""}` : `HTTP ${answer.status}`);
   }
-  return data;
+  return answer;
+}
+
+function isJson(answer) { return Boolean(answer.headers.get("Content-Type")?.startsWith("application/json")); }
+
+async function api(method, path, body) {
+  const answer = await send(method, path, body);
+  return isJson(answer) ? answer.json() : null;
 }
 
 // -- session -----------------------------------------------------------------------------
@@ -45,9 +52,11 @@ async function whoAmI() {
     text("who-name", session.user.username);
     text("who-role", session.user.role);
     show("who", true);
+    show("nav", true);
     return true;
   } catch (err) {
     show("who", false);
+    show("nav", false);
     return false;
   }
 }
@@ -68,22 +77,32 @@ async function logOut() {
   try { await api("DELETE", "/api/session"); } catch (err) { /* gone already */ }
   csrf = null;
   show("who", false);
+  show("nav", false);
   location.hash = "#/campaigns";
   route();
 }
 
 // -- views -------------------------------------------------------------------------------
 
+// Each page is a <section class="view"> and a route: a hash pattern and the function
+// that shows it (given the pattern's match). The other pages' scripts register theirs.
+const routes = [];
+
+function register(pattern, handler) { routes.push([pattern, handler]); }
+
 function view(id) {
-  for (const other of VIEWS) show(other, other === id);
+  for (const section of document.querySelectorAll("section.view")) section.hidden = section.id !== id;
   document.body.dataset.view = id;
   if (id !== "campaign-view" && live) { live.close(); live = null; }
+  window.dispatchEvent(new CustomEvent("dashboard:view", { detail: id }));
 }
 
 async function route() {
   if (!csrf && !(await whoAmI())) return view("login-view");
-  const match = location.hash.match(/^#\/campaigns\/(\d+)$/);
-  if (match) return showCampaign(Number(match[1]));
+  for (const [pattern, handler] of routes) {
+    const match = location.hash.match(pattern);
+    if (match) return handler(match);
+  }
   return showList();
 }
 
@@ -198,12 +217,19 @@ function figures(snapshot) {
   $("c-outcomes").tBodies[0].replaceChildren(...rows);
   const a = snapshot.abandonment;
   text("c-abandonment", `${a.abandoned_today} of ${a.live_today} today, ${a.abandoned_30d} of ${a.live_30d} over 30 days (limit ${Math.round(a.limit * 100)}%)`);
+  show("c-edit", snapshot.state === "draft");
+  $("c-edit").href = `#/campaigns/${snapshot.campaign}/edit`;
   const allowed = new Set(ACTIONS[snapshot.state] || []);
   for (const button of document.querySelectorAll("#campaign-view button[data-action]")) {
     button.hidden = !allowed.has(button.dataset.action);
   }
   text("c-live", FINAL.has(snapshot.state) ? "final" : `live, ${new Date(snapshot.at * 1000).toLocaleTimeString()}`);
 }
+
+// What the other pages' scripts use (they load after this one, deferred, in order).
+window.Dashboard = { $, api, send, text, show, say, view, register, badge, act, route };
+
+register(/^#\/campaigns\/(\d+)$/, (match) => showCampaign(Number(match[1])));
 
 document.addEventListener("DOMContentLoaded", () => {
   $("login-form").addEventListener("submit", logIn);
