@@ -16,6 +16,7 @@ from dialer.campaign.model import FINAL_LEAD_STATES, CampaignEvent
 from dialer.campaign.progress import Progress
 from dialer.campaign.schedule import first_run
 from dialer.campaign.settings import CampaignSettings, SettingsError
+from dialer.campaign.timeline import series, slot_size
 from dialer.config import Config
 from dialer.flow.document import FlowError
 from dialer.flow.validation import CampaignFlow, load_campaign_flow, missing_values
@@ -136,6 +137,14 @@ def abandonment(store: Repository, campaign: Campaign, now: float) -> dict[str, 
 
 def progress(store: Repository, campaign_id: int) -> Progress:
     return Progress.of(store.campaign_counts(campaign_id), store.next_due_at(campaign_id))
+
+
+def timeline(store: Repository, campaign_id: int, now: float) -> dict[str, Any]:
+    """The campaign's finished calls over time (see dialer.campaign.timeline)."""
+    first = store.first_finish(campaign_id)
+    size = slot_size(now if first is None else first, now)
+    counted = {} if first is None else store.finished_by_slot(campaign_id, size)
+    return series(first, counted, size, now)
 
 
 def lead_view(lead: Lead) -> dict[str, Any]:

@@ -70,7 +70,7 @@ from dialer.store.repository import (
 )
 from dialer.store.sqlite_accounts import AccountTables
 from dialer.store.sqlite_agents import AgentTables
-from dialer.store.sqlite_reports import ReportQueries
+from dialer.store.sqlite_reports import OUTCOME_KIND, ReportQueries
 from dialer.store.sqlite_webhooks import WebhookTables
 
 log = logging.getLogger(__name__)
@@ -537,8 +537,7 @@ class SqliteStore(AgentTables, AccountTables, WebhookTables, ReportQueries):
         then no_answer, busy, rejected, failed, cancelled."""
         self._require_campaign(campaign_id)
         rows = self._db.execute(
-            "SELECT CASE WHEN outcome = 'completed' THEN coalesce(answered_by, 'answered')"
-            " ELSE outcome END AS kind, count(*) FROM attempts"
+            f"SELECT {OUTCOME_KIND} AS kind, count(*) FROM attempts"
             " WHERE campaign_id = ? AND state = 'finished' GROUP BY kind",
             (campaign_id,),
         ).fetchall()

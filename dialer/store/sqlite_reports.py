@@ -10,6 +10,12 @@ import sqlite3
 
 from dialer.campaign.model import CampaignState, LeadState
 
+# What a finished attempt came to, as the dashboards show it: human, machine (a voicemail)
+# or unknown for AMD's answered calls, answered (no AMD), else the attempt's outcome.
+OUTCOME_KIND = (
+    "CASE WHEN outcome = 'completed' THEN coalesce(answered_by, 'answered') ELSE outcome END"
+)
+
 
 class ReportQueries:
     """See the module docstring. Mixed into `SqliteStore`."""
@@ -60,3 +66,25 @@ class ReportQueries:
             (campaign_id,),
         ).fetchone()
         return None if mean is None else float(mean)
+
+    def first_finish(self, campaign_id: int) -> float | None:
+        """When the campaign's first attempt finished (None: none has yet)."""
+        (first,) = self._db.execute(
+            "SELECT min(finished_at) FROM attempts WHERE campaign_id = ? AND state = 'finished'",
+            (campaign_id,),
+        ).fetchone()
+        return None if first is None else float(first)
+
+    def finished_by_slot(self, campaign_id: int, slot_s: float) -> dict[int, dict[str, int]]:
+        """The campaign's finished attempts counted by OUTCOME_KIND in each `slot_s`-long
+        slot of time (slot n starts at n * slot_s); slots with none are left out."""
+        rows = self._db.execute(
+            f"SELECT CAST(finished_at / ? AS INTEGER) AS slot, {OUTCOME_KIND} AS kind, count(*)"
+            " FROM attempts WHERE campaign_id = ? AND state = 'finished'"
+            " GROUP BY slot, kind ORDER BY slot",
+            (slot_s, campaign_id),
+        )
+        slots: dict[int, dict[str, int]] = {}
+        for slot, kind, count in rows:
+            slots.setdefault(int(slot), {})[str(kind)] = int(count)
+        return slots

@@ -97,6 +97,13 @@ async def test_a_manager_creates_a_campaign_in_the_form_watches_it_complete_and_
                         for r in await page.query_selector_all("#c-outcomes tr")}  # fmt: skip
             assert set(outcomes) == {"answered", "busy", "no_answer"}
             assert await page.get_attribute("#c-bar", "style") == "width: 100%;"
+            # The chart has the three calls in bars, one band per outcome.
+            assert await page.get_attribute("#c-chart", "data-calls") == "3"
+            bands = await page.query_selector_all("#c-chart rect[data-kind]")
+            charted = [(await b.get_attribute("data-kind"), await b.get_attribute("data-count"))
+                       for b in bands]  # fmt: skip
+            assert sorted(kind for kind, _ in charted) == ["answered", "busy", "no_answer"]
+            assert {count for _, count in charted} == {"1"}
             async with page.expect_download() as downloading:
                 await page.click("#c-export")
             download = await downloading.value

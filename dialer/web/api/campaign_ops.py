@@ -233,6 +233,7 @@ def _snapshot(store: Repository, campaign_id: int, now: float) -> dict[str, Any]
         "retrying": counts.get("rescheduled", 0),
         "outcomes": store.outcome_counts(campaign_id),
         "abandonment": campaigns.abandonment(store, campaign, now),
+        "timeline": campaigns.timeline(store, campaign_id, now),
     }
 
 

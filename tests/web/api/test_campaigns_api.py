@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
+from dialer.campaign.model import AttemptOutcome, CallOutcome, LeadEvent
+from dialer.contacts.record import ContactRecord
+from dialer.store.repository import Repository
 from tests.web.api.harness import Api
 
 SETTINGS = {"max_concurrent": 3, "recipient_hours": None}
+BUSY = AttemptOutcome(CallOutcome.BUSY, 486, "Busy Here")
+NO_ANSWER = AttemptOutcome(CallOutcome.NO_ANSWER, 480, "no answer before ring timeout")
+ANSWERED = AttemptOutcome(CallOutcome.COMPLETED, 200, "prompt finished", duration_s=9.0)
 
 
 async def create(api: Api, name: str = "Spring", **extra: object) -> dict[str, object]:
@@ -170,6 +177,38 @@ async def test_the_live_stream_sends_the_figures_and_ends_when_the_server_stops(
     )  # fmt: skip
     # Running, so the stream would go on; the server's stop ends it (else: 60 s, and fail).
     await asyncio.wait_for(api.client.server.close(), 10)
+
+
+async def test_the_live_figures_chart_the_calls_ended_over_time(api: Api) -> None:
+    manager = api.auth("manager")
+    campaign = (await create(api, settings=SETTINGS))["campaign"]
+    now = time.time()
+    ended = [(now - 100, BUSY, LeadEvent.EXHAUST), (now - 41, ANSWERED, LeadEvent.COMPLETE),
+             (now - 40, NO_ANSWER, LeadEvent.EXHAUST)]  # fmt: skip
+
+    def seed(store: Repository) -> None:
+        records = [ContactRecord(i + 2, f"C{i}", f"+1415555010{i}", None) for i in range(3)]
+        store.import_contacts(campaign, records, now=now - 200)
+        for lead, (at, result, then) in zip(store.list_leads(campaign), ended, strict=True):
+            assert lead.phone is not None
+            store.finish_attempt(store.begin_attempt(lead.id, lead.phone, at - 5), result, at,
+                                 then=then)  # fmt: skip
+
+    await api.store.run(seed)
+    answer = await api.client.get(f"/api/campaigns/{campaign}/live", headers=manager)
+    await answer.content.readline()
+    chart = json.loads((await answer.content.readline()).removeprefix(b"data: "))["timeline"]
+    assert chart["slot_s"] == 5  # 100 s: 5 s slots keep it under 60 bars
+    slots = chart["slots"]
+    assert slots[0]["at"] == (now - 100) // 5 * 5 and slots[0]["calls"] == {"busy": 1}
+    assert slots[-1]["at"] == now // 5 * 5 or slots[-1]["at"] == now // 5 * 5 + 5
+    assert [slot["at"] - slots[0]["at"] for slot in slots] == [5 * i for i in range(len(slots))]
+    calls: dict[str, int] = {}
+    for slot in slots:
+        for kind, count in slot["calls"].items():
+            calls[kind] = calls.get(kind, 0) + count
+    assert calls == {"busy": 1, "answered": 1, "no_answer": 1}
+    answer.close()
 
 
 async def test_tags_find_campaigns_and_change_in_any_state(api: Api) -> None:

@@ -217,6 +217,7 @@ function figures(snapshot) {
   $("c-outcomes").tBodies[0].replaceChildren(...rows);
   const a = snapshot.abandonment;
   text("c-abandonment", `${a.abandoned_today} of ${a.live_today} today, ${a.abandoned_30d} of ${a.live_30d} over 30 days (limit ${Math.round(a.limit * 100)}%)`);
+  window.CallChart.draw($("c-chart"), $("c-chart-legend"), snapshot.timeline);
   show("c-edit", snapshot.state === "draft");
   $("c-edit").href = `#/campaigns/${snapshot.campaign}/edit`;
   const allowed = new Set(ACTIONS[snapshot.state] || []);
