@@ -75,6 +75,7 @@ from dialer.campaign.schedule import Schedule, StartNow, next_round
 from dialer.flow.preparation import CallPreparation
 from dialer.flow.runner import FlowRequest, FlowRuntime
 from dialer.flow.validation import CampaignFlow
+from dialer.ledger_news import LedgerNews
 from dialer.runtime import Dialer
 from dialer.store.repository import AttemptInFlight, Lead, OnDoNotCallList
 from dialer.store.worker import StoreWorker
@@ -131,6 +132,7 @@ class CampaignPlan:
     status_callback: str | None = None  # where calls' progress is POSTed, through `webhooks`
     status_events: frozenset[str] = frozenset({"completed"})
     webhooks: WebhookSender | None = None
+    news: LedgerNews | None = None  # told of each attempt begun or recorded (live pages)
 
 
 @dataclass(frozen=True)
@@ -441,6 +443,7 @@ class CampaignActor(Actor):
             self._not_dialled(chosen, "already being dialled")  # a stale batch entry
             return None
         self.in_flight[attempt_id] = _Dialled(lead.id, number, self.wall_clock())
+        self._ledger_changed()
         if chosen is not None and self.previews is not None:
             self.previews.dialled(chosen, attempt_id)
         self.peak_concurrent = max(self.peak_concurrent, len(self.in_flight))
@@ -529,10 +532,15 @@ class CampaignActor(Actor):
                 on_secondary=step.on_secondary,
             )
         )
+        self._ledger_changed()
         self._call_completed(message, dialled, result, now)
         self.ref.tell(_Pump())
         if self._stopping or self._paused:
             await self._maybe_finish()
+
+    def _ledger_changed(self) -> None:
+        if self.plan.news is not None:
+            self.plan.news.changed(self.plan.campaign_id)
 
     def _call_completed(
         self, message: CallFinished, dialled: _Dialled, result: AttemptOutcome, now: float

@@ -52,6 +52,7 @@ from dialer.config import Config, ConfigError
 from dialer.flow.document import FlowError
 from dialer.flow.runner import FlowRuntime, HandOffHandler
 from dialer.flow.validation import CampaignFlow, load_campaign_flow
+from dialer.ledger_news import LedgerNews
 from dialer.runtime import Dialer
 from dialer.store.repository import Campaign
 from dialer.store.sqlite import SqliteStore
@@ -78,6 +79,7 @@ def plan_for(
     flow_runtime: Callable[[], FlowRuntime],
     agents: LiveAgentPool | None = None,
     webhooks: WebhookSender | None = None,
+    news: LedgerNews | None = None,
 ) -> CampaignPlan:
     """What a campaign's actor runs from; CampaignCannotRun when the settings cannot work
     (an unknown trunk, an unreadable prompt, a broken flow or a voice no engine has)."""
@@ -133,6 +135,7 @@ def plan_for(
         status_callback=settings.status_callback,
         status_events=frozenset(settings.status_events),
         webhooks=webhooks if settings.status_callback else None,
+        news=news,
     )
 
 
@@ -177,6 +180,7 @@ class CampaignHost:
         self.webhooks = WebhookSender(store, config.webhooks, wall_clock=wall_clock)
         self.webhooks.start()  # also sends what a previous run left in the outbox
         self.mailer = ReportMailer(store, config.smtp, wall_clock=wall_clock)
+        self.news = LedgerNews()  # the live pages of the campaigns run here listen to it
         self._report_to: dict[int, tuple[str, ...]] = {}  # by campaign: its report_emails
 
     @property
@@ -196,7 +200,13 @@ class CampaignHost:
         if not self.has_slot:
             return False
         plan = plan_for(
-            campaign_id, settings, self.config, self.flow_runtime, self.agents, self.webhooks
+            campaign_id,
+            settings,
+            self.config,
+            self.flow_runtime,
+            self.agents,
+            self.webhooks,
+            self.news,
         )
         self._active.add(campaign_id)
         self.finished.pop(campaign_id, None)
@@ -347,7 +357,7 @@ async def serve(config: Config, db: Path, *, poll_s: float = 1.0) -> int:
         retention_checked = -retention.CHECK_S
         try:
             if config.web.enabled:
-                web_runner = await start_web(store, agents, config, dialer.metrics)
+                web_runner = await start_web(store, agents, config, dialer.metrics, host.news)
             freeze_survivors()  # started: what lives now lives on
             while not stop.is_set():
                 await start_due_campaigns(host, store, waiting)

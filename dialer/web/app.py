@@ -19,6 +19,7 @@ from aiohttp import web
 from actors.agent_pool import LiveAgentPool
 from dialer.agents.browser import RECONNECT_GRACE_S, BrowserConsoles
 from dialer.config import Config
+from dialer.ledger_news import LedgerNews
 from dialer.metrics import DialerMetrics
 from dialer.store.repository import User
 from dialer.store.worker import StoreWorker
@@ -31,6 +32,7 @@ from dialer.web.state import (
     AGENTS,
     CONFIG,
     CONSOLES,
+    LEDGER_NEWS,
     LOGINS,
     METRICS,
     SESSIONS,
@@ -68,8 +70,10 @@ def make_app(
     grace_s: float = RECONNECT_GRACE_S,
     logins: LoginLimiter | None = None,
     metrics: DialerMetrics | None = None,
+    news: LedgerNews | None = None,
 ) -> web.Application:
-    """`metrics`: the dialer's (a fresh registry when the app runs without one, in tests)."""
+    """`metrics`: the dialer's (a fresh registry when the app runs without one, in tests);
+    `news`: the campaign host's (none: live pages refresh on their tick only)."""
     settings = config.web
     app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[errors_as_json])
     app[STORE] = store
@@ -85,6 +89,7 @@ def make_app(
     app[METRICS].gauge("dialer_agents", "Agents by state", "state", lambda: _agent_counts(agents))
     app.on_response_prepare.append(_security_headers)
     app[STOPPING] = asyncio.Event()
+    app[LEDGER_NEWS] = news if news is not None else LedgerNews()
     app.on_shutdown.append(_consoles_closed)
     console.add_routes(app)
     dashboard.add_routes(app)
@@ -93,14 +98,18 @@ def make_app(
 
 
 async def start_web(
-    store: StoreWorker, agents: LiveAgentPool, config: Config, metrics: DialerMetrics
+    store: StoreWorker,
+    agents: LiveAgentPool,
+    config: Config,
+    metrics: DialerMetrics,
+    news: LedgerNews,
 ) -> web.AppRunner | None:
     """Serve the app on `[web]` bind_host:port; `await runner.cleanup()` stops it.
 
     None when the address cannot be bound, said loudly: the campaigns (and agents on
     SIP phones) still run, since the calls must not depend on the web."""
     settings = config.web
-    runner = web.AppRunner(make_app(store, agents, config, metrics=metrics))
+    runner = web.AppRunner(make_app(store, agents, config, metrics=metrics, news=news))
     await runner.setup()
     try:
         await web.TCPSite(runner, settings.bind_host, settings.port).start()

@@ -6,9 +6,13 @@ import asyncio
 import json
 import time
 
+import pytest
+
 from dialer.campaign.model import AttemptOutcome, CallOutcome, LeadEvent
 from dialer.contacts.record import ContactRecord
 from dialer.store.repository import Repository
+from dialer.web.api import campaign_ops
+from dialer.web.state import LEDGER_NEWS
 from tests.web.api.harness import Api
 
 SETTINGS = {"max_concurrent": 3, "recipient_hours": None}
@@ -177,6 +181,35 @@ async def test_the_live_stream_sends_the_figures_and_ends_when_the_server_stops(
     )  # fmt: skip
     # Running, so the stream would go on; the server's stop ends it (else: 60 s, and fail).
     await asyncio.wait_for(api.client.server.close(), 10)
+
+
+async def test_the_live_stream_sends_at_once_when_the_ledger_changes(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(campaign_ops, "LIVE_INTERVAL_S", 3600.0)  # no tick within the test
+    manager = api.auth("manager")
+    campaign = (await create(api, settings=SETTINGS))["campaign"]
+    now = time.time()
+
+    def call_ended(store: Repository) -> None:
+        store.import_contacts(campaign, [ContactRecord(2, "C", "+14155550100", None)], now=now)
+        (lead,) = store.list_leads(campaign)
+        assert lead.phone is not None
+        attempt = store.begin_attempt(lead.id, lead.phone, now)
+        store.finish_attempt(attempt, BUSY, now, then=LeadEvent.EXHAUST)
+
+    answer = await api.client.get(f"/api/campaigns/{campaign}/live", headers=manager)
+    await answer.content.readline()
+    first = json.loads((await answer.content.readline()).removeprefix(b"data: "))
+    await answer.content.readline()  # the blank line that ends the event
+    assert first["outcomes"] == {}
+    await api.store.run(call_ended)
+    api.client.server.app[LEDGER_NEWS].changed(campaign)  # as the campaign actor says it
+    async with asyncio.timeout(10):
+        assert await answer.content.readline() == b"event: campaign\n"
+        second = json.loads((await answer.content.readline()).removeprefix(b"data: "))
+    assert second["outcomes"] == {"busy": 1}
+    answer.close()
 
 
 async def test_the_live_figures_chart_the_calls_ended_over_time(api: Api) -> None:
