@@ -21,27 +21,36 @@ __all__ = ["_peers", "browser"]
 PASSWORD = "a.manager.password"
 
 
+async def add_manager(db: Path) -> None:
+    code, _, err = await cli("user", "add", "mia", "--role", "manager", "--password-stdin",
+                             "--db", str(db), stdin=PASSWORD + "\n")  # fmt: skip
+    assert code == 0, err
+
+
+def serve_config(folder: Path, trunk: Sipp, web_port: int) -> Path:
+    """Serve on free loopback ports, the default trunk `trunk`, the library in `folder`."""
+    config = folder / "config.toml"
+    config.write_text(
+        f'[sip]\nbind_host = "{LOOPBACK}"\nbind_port = {free_sip_port()}\n'
+        f'transports = ["udp"]\n[trunks.default]\nproxy = "sip:{LOOPBACK}:{trunk.port}"\n'
+        f'keepalive_s = 0\n[web]\nbind_host = "{LOOPBACK}"\nport = {web_port}\n'
+        f'[flows]\nlibrary_dir = "{folder / "library"}"\n'
+    )
+    return config
+
+
 async def test_a_manager_creates_a_campaign_in_the_form_watches_it_complete_and_exports_it(
     tmp_path: Path, browser: Any
 ) -> None:
     require_binary("sipp")
     db = tmp_path / "dialer.db"
     web_port = free_tcp_port()
-    code, _, err = await cli("user", "add", "mia", "--role", "manager", "--password-stdin",
-                             "--db", str(db), stdin=PASSWORD + "\n")  # fmt: skip
-    assert code == 0, err
+    await add_manager(db)
     contacts = contacts_csv(tmp_path, 3)
     with contacts.open("a", encoding="utf-8") as rows:
         rows.write("Nobody,not a number,\n")  # line 5: refused, and said so in the report
     with Sipp.start_uas("campaign_mix", timeout_s=90) as trunk:  # ...0 answers, 1 busy, 2 away
-        config = tmp_path / "config.toml"
-        config.write_text(
-            f'[sip]\nbind_host = "{LOOPBACK}"\nbind_port = {free_sip_port()}\n'
-            f'transports = ["udp"]\n[trunks.default]\nproxy = "sip:{LOOPBACK}:{trunk.port}"\n'
-            f'keepalive_s = 0\n[web]\nbind_host = "{LOOPBACK}"\nport = {web_port}\n'
-            f'[flows]\nlibrary_dir = "{tmp_path / "library"}"\n'
-        )
-        service = await serve(db, config)
+        service = await serve(db, serve_config(tmp_path, trunk, web_port))
         base = f"http://{LOOPBACK}:{web_port}"
         try:
             await wait_for(lambda: _listening(base), 20)
@@ -136,9 +145,7 @@ async def test_the_list_starts_pauses_resumes_and_after_confirmation_stops_a_cam
     require_binary("sipp")
     db = tmp_path / "dialer.db"
     web_port = free_tcp_port()
-    code, _, err = await cli("user", "add", "mia", "--role", "manager", "--password-stdin",
-                             "--db", str(db), stdin=PASSWORD + "\n")  # fmt: skip
-    assert code == 0, err
+    await add_manager(db)
     code, _, err = await cli("campaign", "create", "Autumn", "--max-concurrent", "1",
                              "--ring-timeout", "50", "--max-attempts", "1", "--any-hour",
                              "--db", str(db))  # fmt: skip
@@ -147,13 +154,7 @@ async def test_the_list_starts_pauses_resumes_and_after_confirmation_stops_a_cam
                              "--db", str(db))  # fmt: skip
     assert code == 0, err
     with Sipp.start_uas("ring_forever", timeout_s=90) as trunk:  # the first call rings on
-        config = tmp_path / "config.toml"
-        config.write_text(
-            f'[sip]\nbind_host = "{LOOPBACK}"\nbind_port = {free_sip_port()}\n'
-            f'transports = ["udp"]\n[trunks.default]\nproxy = "sip:{LOOPBACK}:{trunk.port}"\n'
-            f'keepalive_s = 0\n[web]\nbind_host = "{LOOPBACK}"\nport = {web_port}\n'
-        )
-        service = await serve(db, config)
+        service = await serve(db, serve_config(tmp_path, trunk, web_port))
         base = f"http://{LOOPBACK}:{web_port}"
         try:
             await wait_for(lambda: _listening(base), 20)

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from actors.agent_pool import LiveAgentPool
 from dialer.agents.pool import AgentPool
 from dialer.config import Config, FlowSettings
+from dialer.metrics import DialerMetrics
 from dialer.store.sqlite import SqliteStore
 from dialer.store.worker import StoreWorker
 from dialer.web.app import make_app
@@ -46,7 +47,11 @@ class Api:
         return str((await answer.json())["csrf"])
 
 
-async def open_api(folder: Path) -> AsyncIterator[Api]:
+async def open_api(
+    folder: Path, config: Config | None = None, metrics: DialerMetrics | None = None
+) -> AsyncIterator[Api]:
+    """The app as `serve` builds it, a user and a token for each role; `config`: the
+    default one with the library in `folder`."""
     store = StoreWorker(lambda: SqliteStore(folder / "dialer.db"))
     tokens = {}
     for role in ROLES:
@@ -55,8 +60,9 @@ async def open_api(folder: Path) -> AsyncIterator[Api]:
             lambda s, u=user: s.create_api_token(u.id, "tests", now=time.time())
         )
     live = LiveAgentPool(AgentPool(wrap_up_s=0.0))
-    config = Config(flows=FlowSettings(library_dir=str(folder / "library")))
-    app = make_app(store, live, config, logins=LoginLimiter(max_failures=3))
+    if config is None:
+        config = Config(flows=FlowSettings(library_dir=str(folder / "library")))
+    app = make_app(store, live, config, logins=LoginLimiter(max_failures=3), metrics=metrics)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield Api(client, store, tokens)
     await live.close()

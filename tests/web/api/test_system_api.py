@@ -8,21 +8,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from actors.agent_pool import LiveAgentPool
-from dialer.agents.pool import AgentPool, AgentSeat
+from dialer.agents.pool import AgentSeat
 from dialer.campaign.model import CampaignEvent
 from dialer.config import Config, parse_config
 from dialer.metrics import DialerMetrics
 from dialer.runtime import Dialer
 from dialer.store.repository import QueuedWebhook, Repository
-from dialer.store.sqlite import SqliteStore
-from dialer.store.worker import StoreWorker
 from dialer.web.api.system_ops import ERROR_WINDOW_S, TRUNK_RTT
-from dialer.web.app import make_app
 from dialer.web.state import AGENTS, METRICS
-from tests.web.api.harness import PASSWORD, ROLES, Api
+from tests.web.api.harness import Api, open_api
 from tests.web.api.test_stats_api import AGAIN, BUSY, DONE, FAILED, OUT, REJECTED, answered, seed
 
 SECRETS = ("trunk.pass.1234", "signing.key.5678", "webhook.secret.90", "smtp.pass.4321")
@@ -47,22 +42,11 @@ password = "{SECRETS[3]}"
 
 @pytest.fixture
 async def system(tmp_path: Path) -> AsyncIterator[Api]:
-    """The app as `serve` builds it, on this configuration and on metrics of its own."""
-    store = StoreWorker(lambda: SqliteStore(tmp_path / "dialer.db"))
-    tokens = {}
-    for role in ROLES:
-        user = await store.run(lambda s, r=role: s.add_user(r, PASSWORD, r, now=time.time()))
-        _, tokens[role] = await store.run(
-            lambda s, u=user: s.create_api_token(u.id, "tests", now=time.time())
-        )
-    live = LiveAgentPool(AgentPool(wrap_up_s=0.0))
+    """The app on this configuration and on metrics of its own."""
     metrics = DialerMetrics()
     metrics.gauge(TRUNK_RTT, "as Dialer registers it", "trunk", lambda: {"default": 0.0123})
-    app = make_app(store, live, parse_config(CONFIG), metrics=metrics)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        yield Api(client, store, tokens)
-    await live.close()
-    store.close()
+    async for opened in open_api(tmp_path, parse_config(CONFIG), metrics):
+        yield opened
 
 
 def the_system(store: Repository, now: float) -> None:
