@@ -25,7 +25,7 @@ from aiohttp import web
 
 from dialer.campaign.model import CampaignState
 from dialer.campaign.settings import CampaignSettings
-from dialer.library import Library, Upload
+from dialer.library import FlowEntry, Library, PromptEntry, Upload
 from dialer.store.repository import NotFound, Repository
 from dialer.web.api import schemas
 from dialer.web.api.errors import ApiError
@@ -75,11 +75,7 @@ async def save_flow(call: ApiCall) -> dict[str, Any]:
         functools.partial(library.save_flow, max_audio_bytes=_max_audio_bytes(call)),
         name, call.files, check_voice,
     )  # fmt: skip
-    after = saved.to_dict()
-    return await call.change(
-        "flow.save", f"flow:{name}",
-        lambda store: Changed(after, before=before.to_dict() if before else None, after=after),
-    )  # fmt: skip
+    return await _audit_save(call, f"flow:{name}", before, saved)
 
 
 async def remove_flow(call: ApiCall) -> dict[str, Any]:
@@ -89,10 +85,7 @@ async def remove_flow(call: ApiCall) -> dict[str, Any]:
         raise NotFound("flow", name)
     await _refuse_if_used(call, Path(flow.path).parent, f"flow {name!r}")
     await asyncio.to_thread(library.remove_flow, name)
-    answer = {"removed": name}
-    return await call.change(
-        "flow.remove", f"flow:{name}", lambda store: Changed(answer, before=flow.to_dict())
-    )
+    return await _audit_removal(call, f"flow:{name}", flow)
 
 
 async def list_prompts(call: ApiCall) -> dict[str, Any]:
@@ -109,11 +102,7 @@ async def save_prompt(call: ApiCall) -> dict[str, Any]:
     saved = await asyncio.to_thread(
         functools.partial(library.save_prompt, max_bytes=_max_audio_bytes(call)), name, upload
     )
-    after = saved.to_dict()
-    return await call.change(
-        "prompt.save", f"prompt:{name}",
-        lambda store: Changed(after, before=before.to_dict() if before else None, after=after),
-    )  # fmt: skip
+    return await _audit_save(call, f"prompt:{name}", before, saved)
 
 
 async def remove_prompt(call: ApiCall) -> dict[str, Any]:
@@ -123,9 +112,31 @@ async def remove_prompt(call: ApiCall) -> dict[str, Any]:
         raise NotFound("prompt", name)
     await _refuse_if_used(call, Path(prompt.path), f"prompt {name!r}")
     await asyncio.to_thread(library.remove_prompt, name)
-    answer = {"removed": name}
+    return await _audit_removal(call, f"prompt:{name}", prompt)
+
+
+async def _audit_save(
+    call: ApiCall,
+    target: str,
+    before: FlowEntry | PromptEntry | None,
+    saved: FlowEntry | PromptEntry,
+) -> dict[str, Any]:
+    """The saved entry, as answer and audit ("flow.save" for target "flow:{name}")."""
+    after = saved.to_dict()
+    was = before.to_dict() if before else None
+    kind = target.split(":", 1)[0]
     return await call.change(
-        "prompt.remove", f"prompt:{name}", lambda store: Changed(answer, before=prompt.to_dict())
+        f"{kind}.save", target, lambda store: Changed(after, before=was, after=after)
+    )
+
+
+async def _audit_removal(
+    call: ApiCall, target: str, removed: FlowEntry | PromptEntry
+) -> dict[str, Any]:
+    answer = {"removed": removed.name}
+    kind = target.split(":", 1)[0]
+    return await call.change(
+        f"{kind}.remove", target, lambda store: Changed(answer, before=removed.to_dict())
     )
 
 
