@@ -88,10 +88,13 @@ class LiveAgentPool:
 
     # -- people ------------------------------------------------------------------------
 
-    async def reserve(self, campaign_id: int | None, within_s: float) -> int | None:
-        """A ready agent reserved for a person, waiting at most `within_s`; None: nobody."""
+    async def reserve(
+        self, campaign_id: int | None, within_s: float, skill: str | None = None
+    ) -> int | None:
+        """A ready agent (with `skill`, if given) reserved for a person, waiting at most
+        `within_s`; None: nobody."""
         now = self.wall_clock()
-        wait_id = self.pool.request(campaign_id, now, now + max(0.0, within_s))
+        wait_id = self.pool.request(campaign_id, now, now + max(0.0, within_s), skill)
         future: asyncio.Future[int | None] = self._loop.create_future()
         self._waiting[wait_id] = future
         self._after()

@@ -73,7 +73,7 @@ from dialer.campaign.policy import RetryRules, after_attempt
 from dialer.campaign.predictive import DialingMode, DialPacer, PacingSettings
 from dialer.campaign.schedule import Schedule, StartNow, next_round
 from dialer.flow.preparation import CallPreparation
-from dialer.flow.runner import FlowRequest, FlowRuntime
+from dialer.flow.runner import FlowRequest, FlowRuntime, SafeHarbor
 from dialer.flow.validation import CampaignFlow
 from dialer.ledger_news import LedgerNews
 from dialer.runtime import Dialer
@@ -127,6 +127,7 @@ class CampaignPlan:
     pacing: PacingSettings | None = None  # agent-paced modes (None: broadcast)
     agents: LiveAgentPool | None = None  # with `pacing`: who takes the people
     abandon_limit: float = 0.03
+    safe_harbor: SafeHarbor | None = None  # the campaign's own message (None: the process's)
     preview_decide_s: float = 60.0  # preview: an agent's time to choose, then paused
     preview_skip_s: float = 900.0  # preview: a skipped lead comes back this much later
     status_callback: str | None = None  # where calls' progress is POSTed, through `webhooks`
@@ -208,16 +209,22 @@ class CampaignActor(Actor):
         self._preparation: CallPreparation | None = None
         if plan.flow is not None:
             assert plan.flow_runtime is not None, "a flow needs the process's flow runtime"
-            self._preparation = CallPreparation(plan.flow, plan.flow_runtime, self._opt_out)
+            self._preparation = CallPreparation(
+                plan.flow, plan.flow_runtime, self._opt_out, plan.safe_harbor
+            )
         self._message: CallPreparation | None = None
         if plan.message_flow is not None:
             assert plan.flow_runtime is not None, "a message needs the process's flow runtime"
-            self._message = CallPreparation(plan.message_flow, plan.flow_runtime, self._opt_out)
+            self._message = CallPreparation(
+                plan.message_flow, plan.flow_runtime, self._opt_out, plan.safe_harbor
+            )
         self._calls_task: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
     async def on_start(self) -> None:
+        if self.plan.flow_runtime is not None:
+            await self.plan.flow_runtime.hand_off.prepare(self.plan.safe_harbor)
         if self.agent_pacing is not None:
             await self.agent_pacing.seed(self.store, self.wall_clock())
             self.agent_pacing.attach()
@@ -584,6 +591,7 @@ class CampaignActor(Actor):
                 campaign_id=lead.campaign_id,
                 lead_id=lead.id,
                 agent_id=agent_id,
+                safe_harbor=self.plan.safe_harbor,
             )
         return AmdRequest(
             detector=policy.detector,

@@ -51,7 +51,7 @@ from tests.e2e.audio_fixtures import tone_pcm16, write_wav  # noqa: E402
 from tests.e2e.peers import LOOPBACK, Baresip, Sipp, free_sip_port  # noqa: E402
 from tts.renderer import Renderer  # noqa: E402
 
-QUEUE = "<Response><Enqueue>bench</Enqueue></Response>"
+QUEUE = "<Response><Enqueue>campaign-1</Enqueue></Response>"  # any agent
 
 
 async def run(args: argparse.Namespace, work: Path) -> dict[str, object]:

@@ -278,8 +278,9 @@ class _FlowTask:
         )  # fmt: skip
         opt_out = spec.opt_out or _no_opt_out
         self.flow = CallFlow(
-            spec.runtime, session, spec.start, facts, opt_out, self.answered_at, waiting_since
-        )
+            spec.runtime, session, spec.start, facts, opt_out, self.answered_at, waiting_since,
+            spec.safe_harbor,
+        )  # fmt: skip
         self.task = asyncio.ensure_future(self.flow.run())
         self.runs += 1
         run = self.runs

@@ -50,7 +50,7 @@ from dialer.campaign.settings import CampaignSettings, SettingsError
 from dialer.collector import freeze_survivors
 from dialer.config import Config, ConfigError
 from dialer.flow.document import FlowError
-from dialer.flow.runner import FlowRuntime, HandOffHandler
+from dialer.flow.runner import FlowRuntime, HandOffHandler, SafeHarbor
 from dialer.flow.validation import CampaignFlow, load_campaign_flow
 from dialer.ledger_news import LedgerNews
 from dialer.runtime import Dialer
@@ -96,6 +96,7 @@ def plan_for(
             message = load_campaign_flow(answering.message_flow, runtime.speech.check_voice)
         if answering.enabled and answering.on_human == "agent":
             runtime = flow_runtime()  # hands people over as a flow's <Enqueue> does
+        safe_harbor = _safe_harbor(settings)
     except (ConfigError, AudioFileError, FlowError) as exc:
         raise CampaignCannotRun(str(exc)) from None
     if settings.status_callback and not config.webhooks.secret:
@@ -130,6 +131,7 @@ def plan_for(
         pacing=pacing,
         agents=agents if pacing is not None else None,
         abandon_limit=settings.abandon_limit,
+        safe_harbor=safe_harbor,
         preview_decide_s=config.agents.preview_decide_s,
         preview_skip_s=config.agents.preview_skip_s,
         status_callback=settings.status_callback,
@@ -137,6 +139,15 @@ def plan_for(
         webhooks=webhooks if settings.status_callback else None,
         news=news,
     )
+
+
+def _safe_harbor(settings: CampaignSettings) -> SafeHarbor | None:
+    """The campaign's own safe-harbor message, its recording read now (AudioFileError)."""
+    if settings.safe_harbor_file:
+        return SafeHarbor(audio=load_ulaw(Path(settings.safe_harbor_file)))
+    if settings.safe_harbor_message:
+        return SafeHarbor(message=settings.safe_harbor_message)
+    return None
 
 
 class CampaignHost:

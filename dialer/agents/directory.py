@@ -62,9 +62,8 @@ class AgentDirectory:
             return
         seated = set(self.live.pool.seats)
         for agent in agents:
-            self.live.seat(
-                AgentSeat(agent.id, agent.name, agent.extension, frozenset(agent.campaigns))
-            )
+            campaigns, skills = frozenset(agent.campaigns), frozenset(agent.skills)
+            self.live.seat(AgentSeat(agent.id, agent.name, agent.extension, campaigns, skills))
         for gone in seated - {agent.id for agent in agents}:
             self.live.phone_gone(gone, "agent removed")
             self.live.pool.unseat(gone, self.live.wall_clock())

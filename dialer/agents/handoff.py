@@ -13,6 +13,14 @@ line, the person hears the safe-harbor message (who called, and how to opt
 out; the opt-out key works while it plays and just after), and the call ends
 as abandoned.
 
+The queue names who may take the person: a campaign's own queue (`campaign-N`, what
+AMD's `on_human = agent` and agent-paced campaigns use, or an empty name) is any of
+the campaign's agents; any other name is a skill, and only agents with it are
+offered (`<Enqueue>spanish</Enqueue>`). A skill no agent has is said once.
+
+Which safe-harbor message: the campaign's own (`HandOffCall.safe_harbor`, the
+seller it names), else the process's (`[agents] safe_harbor_message` or `_file`).
+
 Only the queue hand-off is served: a `<Dial>` to a number or an address would
 let a flow (or a webhook) make the dialer call anywhere, which is toll fraud's
 front door; it fails, said once.
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from pathlib import Path
 
 from actors.agent_pool import AGENT_LOST, NO_ANSWER, NO_PHONE, LiveAgentPool
@@ -29,7 +38,7 @@ from dialer.agents.endpoint import AgentCallLeg, AgentUnreachable, CallOffer
 from dialer.agents.states import AgentState
 from dialer.config import AgentSettings
 from dialer.flow.interpreter import ABANDONED, HandedOff, HandOff
-from dialer.flow.runner import HandOffCall, SpeechRenderer
+from dialer.flow.runner import HandOffCall, SafeHarbor, SpeechRenderer
 from dialer.runtime import Dialer
 from media.audiofile import load_ulaw
 from media.bridge import AudioBridge
@@ -38,6 +47,14 @@ log = logging.getLogger("dialer.agents")
 
 OPT_OUT_LISTEN_S = 3.0  # after the safe-harbor message, for the opt-out key
 MIN_RING_S = 0.3  # what an auto-answering phone needs, given even when the window is spent
+MESSAGES_KEPT = 64  # campaigns' safe-harbor messages kept rendered
+CAMPAIGN_QUEUE = re.compile(r"campaign-[0-9]+")
+
+
+def queue_skill(queue: str) -> str | None:
+    """The skill a queue's name asks for; None for a campaign's own queue."""
+    name = queue.strip()
+    return None if not name or CAMPAIGN_QUEUE.fullmatch(name) else name
 
 
 class AgentHandOff:
@@ -56,13 +73,33 @@ class AgentHandOff:
         self.speech = speech
         self.opt_out_key = opt_out_key
         self._safe_harbor: bytes | None = None
+        self._rendered: dict[str, bytes] = {}  # campaigns' messages, oldest first
         self._refused_dial = False
+        self._unstaffed_said: set[str] = set()  # skills asked for that no agent has
+        self._unspoken_said: set[str] = set()  # campaigns' messages the TTS failed
 
-    async def prepare(self) -> None:
-        """Render the safe-harbor message now: when it is needed there is no time to."""
-        await self.safe_harbor_audio()
+    async def prepare(self, safe_harbor: SafeHarbor | None = None) -> None:
+        """Render the safe-harbor messages now (the process's, and the campaign's own):
+        when one is needed there is no time to. One that cannot be is said, and tried
+        again when needed."""
+        for message in (None, safe_harbor) if safe_harbor is not None else (None,):
+            try:
+                await self.safe_harbor_audio(message)
+            except Exception as exc:
+                log.error("safe-harbor message not ready: %s", exc)
 
-    async def safe_harbor_audio(self) -> bytes:
+    async def safe_harbor_audio(self, safe_harbor: SafeHarbor | None = None) -> bytes:
+        """The campaign's message if it has one (the process's if it cannot be spoken)."""
+        if safe_harbor is not None and safe_harbor.audio:
+            return safe_harbor.audio
+        if safe_harbor is not None and safe_harbor.message:
+            try:
+                return await self._campaign_message(safe_harbor.message)
+            except Exception as exc:  # a TTS engine gone: the law's message still plays
+                if safe_harbor.message not in self._unspoken_said:
+                    log.error("a campaign's safe-harbor message cannot be spoken (%s): the"
+                              " default plays instead", exc)  # fmt: skip
+                    self._unspoken_said.add(safe_harbor.message)
         if self._safe_harbor is None:
             if self.settings.safe_harbor_file:
                 self._safe_harbor = load_ulaw(Path(self.settings.safe_harbor_file))
@@ -71,6 +108,15 @@ class AgentHandOff:
                     self.settings.safe_harbor_message
                 )
         return self._safe_harbor
+
+    async def _campaign_message(self, text: str) -> bytes:
+        audio = self._rendered.pop(text, None)
+        if audio is None:
+            audio = await self.speech.render_async(text)
+        self._rendered[text] = audio
+        while len(self._rendered) > MESSAGES_KEPT:
+            del self._rendered[next(iter(self._rendered))]
+        return audio
 
     async def hand_off(self, command: HandOff, call: HandOffCall) -> HandedOff:
         if command.kind != "queue":
@@ -83,13 +129,18 @@ class AgentHandOff:
         waiting_since = call.waiting_since if call.waiting_since is not None else loop.time()
         deadline = waiting_since + self.settings.safe_harbor_s
         campaign_id, chosen_by = call.facts.campaign_id, call.facts.agent_id
+        skill = queue_skill(command.target)
+        if skill and skill not in self._unstaffed_said and not self.agents.pool.has_skill(skill):
+            log.warning("queue %r: no agent has that skill, its people get the safe harbor",
+                        skill)  # fmt: skip
+            self._unstaffed_said.add(skill)
         while True:
             if chosen_by is not None and self.agents.pool.state(chosen_by) is AgentState.RESERVED:
                 agent_id: int | None = chosen_by  # they placed this call and wait for it
             else:
                 # A ready agent is always asked for, even with the window spent (a late AMD
                 # verdict): a person bridged a little late is better served than abandoned.
-                agent_id = await self.agents.reserve(campaign_id, deadline - loop.time())
+                agent_id = await self.agents.reserve(campaign_id, deadline - loop.time(), skill)
             if agent_id is None:
                 break
             within_s = max(deadline - loop.time(), MIN_RING_S)
@@ -176,7 +227,7 @@ class AgentHandOff:
         session.stop_playback()
         while not session.dtmf.empty():  # keys from before the message are not an answer
             session.dtmf.get_nowait()
-        await session.play(await self.safe_harbor_audio())
+        await session.play(await self.safe_harbor_audio(call.safe_harbor))
         if self.opt_out_key:
             try:
                 async with asyncio.timeout(OPT_OUT_LISTEN_S):

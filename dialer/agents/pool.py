@@ -6,7 +6,9 @@ longest (fair, and what occupancy reports assume); when none is ready the
 person waits, oldest first, until their `deadline` (the safe-harbor limit),
 and is matched the moment an agent becomes ready: by the agent, at the end of
 wrap-up, or when a reservation falls through. Agents can be limited to some
-campaigns.
+campaigns, and a person can ask for a skill (the queue a flow's `<Enqueue>` names):
+then only agents with that skill are offered, and a person nobody can take yet
+does not hold up the people behind them.
 
 Time is handed in (`now`, wall-clock seconds: the state history is for
 reports); outputs are `Assigned` and `WaitExpired` events (`take_events`) and
@@ -33,8 +35,11 @@ class AgentSeat:
     name: str
     extension: str
     campaigns: frozenset[int] = frozenset()  # empty: any campaign
+    skills: frozenset[str] = frozenset()
 
-    def serves(self, campaign_id: int | None) -> bool:
+    def serves(self, campaign_id: int | None, skill: str | None = None) -> bool:
+        if skill is not None and skill not in self.skills:
+            return False
         return not self.campaigns or campaign_id in self.campaigns
 
 
@@ -60,6 +65,7 @@ PoolEvent = Assigned | WaitExpired
 class _Wait:
     campaign_id: int | None
     deadline: float
+    skill: str | None = None
 
 
 class AgentPool:
@@ -114,6 +120,10 @@ class AgentPool:
             counts[status.state] += 1
         return counts
 
+    def has_skill(self, skill: str) -> bool:
+        """Whether any seated agent has `skill` (logged in or not)."""
+        return any(skill in seat.skills for seat in self.seats.values())
+
     def ready_for(self, campaign_id: int | None) -> int:
         """Ready agents who take this campaign's calls (what progressive pacing dials for)."""
         return len(self.ready_agents(campaign_id))
@@ -132,12 +142,14 @@ class AgentPool:
 
     # -- people ------------------------------------------------------------------------
 
-    def request(self, campaign_id: int | None, now: float, deadline: float) -> int:
-        """A live person needs an agent: a wait id, `Assigned` at once or later, or
-        `WaitExpired` at `deadline`."""
+    def request(
+        self, campaign_id: int | None, now: float, deadline: float, skill: str | None = None
+    ) -> int:
+        """A live person needs an agent (with `skill`, if given): a wait id, `Assigned` at
+        once or later, or `WaitExpired` at `deadline`."""
         wait_id = self._next_wait_id
         self._next_wait_id += 1
-        self._waits[wait_id] = _Wait(campaign_id, deadline)
+        self._waits[wait_id] = _Wait(campaign_id, deadline, skill)
         self._match(now)
         return wait_id
 
@@ -200,7 +212,12 @@ class AgentPool:
     def _match(self, now: float) -> None:
         for wait_id, wait in list(self._waits.items()):
             agent_id = next(
-                (a for a in self._ready_since if self.seats[a].serves(wait.campaign_id)), None
+                (
+                    a
+                    for a in self._ready_since
+                    if self.seats[a].serves(wait.campaign_id, wait.skill)
+                ),
+                None,
             )
             if agent_id is None:
                 continue

@@ -69,6 +69,7 @@ _HTTP_URL = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
 # campaign's completion.
 STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
 MAX_REPORT_EMAILS = 10
+MAX_SAFE_HARBOR_CHARS = 500  # said in a few seconds, or it is not a safe harbor
 _EMAIL = re.compile(r"[^@\s,;<>\"]+@[^@\s.,;<>\"]+(?:\.[^@\s.,;<>\"]+)+")
 _DAY_NUMBERS = {name.lower(): number for number, name in enumerate(DAY_NAMES)}
 _DAY_GROUPS = {
@@ -106,6 +107,9 @@ class CampaignSettings:
     mode: str = DialingMode.BROADCAST  # who takes the people who answer: see predictive.py
     dial_ratio: float = 2.0  # calls per ready agent, in ratio mode
     abandon_limit: float = 0.03  # of live answers, over 30 days and today (predictive)
+    # Who called and how to opt out, to a person no agent took in time (None: [agents]'s)
+    safe_harbor_message: str | None = None
+    safe_harbor_file: str | None = None  # a recording instead (WAV, MP3 or raw .ulaw)
     status_callback: str | None = None  # an http(s) URL: each call's progress, POSTed
     status_events: tuple[str, ...] = ("completed",)  # which (STATUS_EVENTS), as Twilio's
     report_emails: tuple[str, ...] = ()  # mailed the report when it completes (at most 10)
@@ -139,6 +143,15 @@ class CampaignSettings:
             )
         if self.max_concurrent < 1:
             raise SettingsError("max_concurrent", "must be at least 1")
+        message = self.safe_harbor_message
+        if message is not None and not 0 < len(message.strip()) <= MAX_SAFE_HARBOR_CHARS:
+            raise SettingsError(
+                "safe_harbor_message", f"must be 1 to {MAX_SAFE_HARBOR_CHARS} characters"
+            )
+        if message is not None and self.safe_harbor_file is not None:
+            raise SettingsError(
+                "safe_harbor_file", "a message or a recording, not both: say which one plays"
+            )
         for key in ("ring_timeout_s", "max_duration_s"):
             value = getattr(self, key)
             if value is not None and value <= 0:
@@ -176,6 +189,8 @@ class CampaignSettings:
             "mode": self.mode,
             "dial_ratio": self.dial_ratio,
             "abandon_limit": self.abandon_limit,
+            "safe_harbor_message": self.safe_harbor_message,
+            "safe_harbor_file": self.safe_harbor_file,
             "status_callback": self.status_callback,
             "status_events": list(self.status_events),
             "report_emails": list(self.report_emails),
@@ -203,6 +218,8 @@ class CampaignSettings:
             mode=values.get("mode", str, cls.mode),
             dial_ratio=values.get("dial_ratio", float, cls.dial_ratio),
             abandon_limit=values.get("abandon_limit", float, cls.abandon_limit),
+            safe_harbor_message=values.optional("safe_harbor_message", str),
+            safe_harbor_file=values.optional("safe_harbor_file", str),
             status_callback=values.optional("status_callback", str),
             status_events=tuple(values.parsed("status_events", _event_names, cls.status_events)),
             report_emails=values.parsed("report_emails", _addresses, cls.report_emails),

@@ -66,6 +66,8 @@ _OPTION_OF = {
     "mode": "--mode",
     "dial_ratio": "--dial-ratio",
     "abandon_limit": "--abandon-limit",
+    "safe_harbor_message": "--safe-harbor-message",
+    "safe_harbor_file": "--safe-harbor-file",
     "status_callback": "--status-callback",
     "status_events": "--status-events",
     "report_emails": "--report-email",
@@ -103,6 +105,15 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
     agents.add_argument(
         "--abandon-limit", type=float, help="abandoned share of live answers (default 0.03)"
     )
+    agents.add_argument(
+        "--safe-harbor-message", metavar="TEXT",
+        help="who called and how to opt out, to a person no agent took in time"
+        " ('' for [agents]'s)",
+    )  # fmt: skip
+    agents.add_argument(
+        "--safe-harbor-file", metavar="FILE",
+        help="a recording of it instead (WAV, MP3 or raw .ulaw; '' for none)",
+    )  # fmt: skip
 
     retry = parser.add_argument_group("retries")
     retry.add_argument("--max-attempts", type=int, help="calls per contact, either number")
@@ -204,6 +215,12 @@ def apply_settings_options(
         changes["report_emails"] = tuple(a for a in args.report_email if a)
     if args.status_events is not None:
         changes["status_events"] = tuple(e.strip() for e in args.status_events.split(",") if e)
+    if args.safe_harbor_message is not None:
+        changes["safe_harbor_message"] = args.safe_harbor_message or None
+    if args.safe_harbor_file is not None:
+        changes["safe_harbor_file"] = (
+            str(Path(args.safe_harbor_file).resolve()) if args.safe_harbor_file else None
+        )
     if args.play is not None:
         changes["prompt_file"] = str(Path(args.play).resolve())
     if args.flow is not None:

@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
-from dialer.flow.runner import FlowRequest, FlowRuntime
+from dialer.flow.runner import FlowRequest, FlowRuntime, SafeHarbor
 from dialer.flow.validation import CampaignFlow, missing_values
 from dialer.store.repository import Lead
 
@@ -27,10 +27,17 @@ OptOutRecorder = Callable[[Lead, str], Callable[[], Awaitable[None]]]
 
 
 class CallPreparation:
-    def __init__(self, flow: CampaignFlow, runtime: FlowRuntime, opt_out: OptOutRecorder) -> None:
+    def __init__(
+        self,
+        flow: CampaignFlow,
+        runtime: FlowRuntime,
+        opt_out: OptOutRecorder,
+        safe_harbor: SafeHarbor | None = None,
+    ) -> None:
         self.flow = flow
         self.runtime = runtime
         self.opt_out = opt_out
+        self.safe_harbor = safe_harbor  # the campaign's own, for its hand-offs
         self.start = flow.start()
         self._warming: dict[int, asyncio.Task[None]] = {}
 
@@ -65,6 +72,7 @@ class CallPreparation:
             self.opt_out(lead, number),
             campaign_id=lead.campaign_id,
             lead_id=lead.id,
+            safe_harbor=self.safe_harbor,
         )
 
     def cancel(self) -> None:

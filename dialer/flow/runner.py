@@ -79,6 +79,15 @@ class SpeechRenderer(Protocol):
 
 
 @dataclass(frozen=True)
+class SafeHarbor:
+    """A campaign's own safe-harbor message (who called, how to opt out), for the person
+    no agent takes in time: a recording (8 kHz μ-law), else `message`, spoken."""
+
+    message: str = ""
+    audio: bytes = b""
+
+
+@dataclass(frozen=True)
 class HandOffCall:
     """The live call a hand-off takes over: its audio, who it is, and their opt-out."""
 
@@ -89,9 +98,13 @@ class HandOffCall:
     # Since when the person has waited for someone to talk to (loop time): the safe
     # harbor counts from the end of their greeting, which AMD heard before its verdict.
     waiting_since: float | None = None  # None: from the hand-off
+    safe_harbor: SafeHarbor | None = None  # None: the process's own message
 
 
 class HandOffHandler(Protocol):
+    async def prepare(self, safe_harbor: SafeHarbor | None) -> None:
+        """Ready the safe-harbor audio now (a campaign starts): it is needed at once."""
+
     async def hand_off(self, command: HandOff, call: HandOffCall) -> HandedOff: ...
 
 
@@ -100,6 +113,9 @@ class NoAgents:
 
     def __init__(self) -> None:
         self._said = False
+
+    async def prepare(self, safe_harbor: SafeHarbor | None) -> None:
+        return None
 
     async def hand_off(self, command: HandOff, call: HandOffCall) -> HandedOff:
         if not self._said:
@@ -194,6 +210,7 @@ class FlowRequest:
     campaign_id: int | None = None  # whose agents take the person (a hand-off)
     lead_id: int | None = None
     agent_id: int | None = None  # the agent who chose to call them (preview), waiting
+    safe_harbor: SafeHarbor | None = None  # the campaign's own (a hand-off that fails)
 
 
 class CallFlow:
@@ -206,6 +223,7 @@ class CallFlow:
         opt_out: Callable[[], Awaitable[None]],
         answered_at: float | None = None,  # loop time; None: now
         waiting_since: float | None = None,  # see HandOffCall
+        safe_harbor: SafeHarbor | None = None,
     ) -> None:
         self.runtime = runtime
         self.session = session
@@ -216,6 +234,7 @@ class CallFlow:
         self.variables: dict[str, str] = {}  # filled in by the flow as it runs
         self.started_at = answered_at or asyncio.get_running_loop().time()  # the answer
         self.waiting_since = waiting_since
+        self.safe_harbor = safe_harbor
         self.first_sound_at: float | None = None  # when the first prompt was handed to RTP
         self._recordings = 0
 
@@ -262,8 +281,9 @@ class CallFlow:
             )
         if isinstance(command, HandOff):
             call = HandOffCall(
-                self.session, self.facts, self.opt_out, self.started_at, self.waiting_since
-            )
+                self.session, self.facts, self.opt_out, self.started_at, self.waiting_since,
+                self.safe_harbor,
+            )  # fmt: skip
             return await self.runtime.hand_off.hand_off(command, call)
         assert isinstance(command, OptOut)
         await self.opt_out()

@@ -47,7 +47,9 @@ async def test_credentials_come_from_memory_and_only_for_this_realm(
     directory: AgentDirectory,
 ) -> None:
     ann = await directory.store.run(
-        lambda s: s.add_agent("Ann", "1001", PASSWORD, "dialer", campaigns=(), now=0.0)
+        lambda s: s.add_agent(
+            "Ann", "1001", PASSWORD, "dialer", campaigns=(), skills=("spanish",), now=0.0
+        )
     )
     await directory.store.run(lambda s: s.add_agent("Bob", "1002", PASSWORD, "old-realm", now=0.0))
     assert directory.credentials_for("1001") is None  # nothing read yet
@@ -58,6 +60,7 @@ async def test_credentials_come_from_memory_and_only_for_this_realm(
     assert directory.credentials_for("1002") is None  # HA1s of another realm verify nothing
     assert directory.credentials_for("9999") is None
     assert directory.live is not None and set(directory.live.pool.seats) == {1, 2}
+    assert directory.live.pool.seats[ann.id].skills == {"spanish"}  # what routing goes by
 
 
 async def test_registrations_log_agents_in_and_removal_logs_them_out(

@@ -105,6 +105,27 @@ def test_agents_take_only_their_campaigns() -> None:
     assert pool.take_events() == [Assigned(wait, 2)]
 
 
+def test_a_person_who_asks_for_a_skill_gets_an_agent_with_it_and_holds_up_nobody() -> None:
+    spanish = AgentSeat(3, "Cruz", "1003", skills=frozenset({"spanish", "sales"}))
+    pool = pool_with(ANN, spanish)
+    assert pool.has_skill("spanish") and not pool.has_skill("billing")
+    logged_in_ready(pool, 1, now=0.0)  # Ann has waited longest, but has no Spanish
+    first = pool.request(7, now=1.0, deadline=3.0, skill="spanish")
+    assert pool.take_events() == []
+    second = pool.request(7, now=1.5, deadline=3.5)  # anyone: Ann, though the first waits
+    assert pool.take_events() == [Assigned(second, 1)]
+    logged_in_ready(pool, 3, now=2.0)
+    assert pool.take_events() == [Assigned(first, 3)]
+
+
+def test_an_agent_with_a_skill_still_takes_only_their_campaigns() -> None:
+    pool = pool_with(AgentSeat(1, "Ann", "1001", frozenset({7}), frozenset({"sales"})))
+    logged_in_ready(pool, 1, now=0.0)
+    wait = pool.request(8, now=1.0, deadline=2.0, skill="sales")
+    pool.on_timer(2.0)
+    assert pool.take_events() == [WaitExpired(wait)]
+
+
 def test_a_cancelled_wait_is_never_served() -> None:
     pool = pool_with(ANN)
     pool.log_in(1, now=0.0)

@@ -45,6 +45,8 @@ WINDOW = CallingWindow(frozenset(range(5)), time(9), time(17, 30), NY)
             recipient_hours=RecipientHours(time(9), time(20)),
         ),
         CampaignSettings(schedule=StartAt(datetime(2027, 3, 14, 2, 30, tzinfo=NY))),
+        CampaignSettings(mode="predictive", safe_harbor_message="Acme called; press 9."),
+        CampaignSettings(mode="progressive", safe_harbor_file="/srv/prompts/acme-harbor.wav"),
         CampaignSettings(
             answering=AnsweringPolicy(
                 enabled=True,
@@ -128,6 +130,13 @@ def test_a_start_time_without_an_offset_is_a_wall_time_in_the_schedule_zone() ->
         ({"amd": {"detector": {"vad_aggressiveness": 7}}}, "amd.detector", "0..3"),
         ({"amd": {"detector": {"max_ms": "5s"}}}, "amd.detector.max_ms", "must be int"),
         ({"amd": {"enable": True}}, "amd.enable", "unknown setting"),
+        ({"safe_harbor_message": "  "}, "safe_harbor_message", "1 to 500 characters"),
+        ({"safe_harbor_message": "x" * 501}, "safe_harbor_message", "1 to 500 characters"),
+        (
+            {"safe_harbor_message": "Acme", "safe_harbor_file": "/a.wav"},
+            "safe_harbor_file",
+            "not both",
+        ),
     ],
 )
 def test_wrong_settings_are_refused_with_the_key(

@@ -104,6 +104,22 @@ def test_answering_machine_detection_is_set_with_its_detector(run: Any, tmp_path
     assert not CampaignSettings.from_dict(off.json()["settings"]).answering.enabled
 
 
+def test_the_safe_harbor_message_is_the_campaigns_own_until_cleared(
+    run: Any, tmp_path: Any
+) -> None:
+    said = "Acme Roofing called about your quote. To opt out, press 9."
+    made = run("campaign", "create", "Roofs", "--mode", "predictive",
+               "--safe-harbor-message", said, "--json")  # fmt: skip
+    assert made.code == 0, made.err
+    assert CampaignSettings.from_dict(made.json()["settings"]).safe_harbor_message == said
+    recording = tmp_path / "harbor.wav"
+    swapped = run("campaign", "edit", "1", "--safe-harbor-message", "",
+                  "--safe-harbor-file", str(recording), "--json")  # fmt: skip
+    assert swapped.code == 0, swapped.err
+    settings = CampaignSettings.from_dict(swapped.json()["settings"])
+    assert (settings.safe_harbor_message, settings.safe_harbor_file) == (None, str(recording))
+
+
 def test_wrong_options_are_refused_naming_the_option(run: Any, store: SqliteStore) -> None:
     for options, named in (
         (["--window", "Mon-Fri 9-5"], "--window"),
@@ -121,6 +137,8 @@ def test_wrong_options_are_refused_naming_the_option(run: Any, store: SqliteStor
         (["--amd-param", "max_wait=3"], "--amd-param"),
         (["--amd-param", "max_ms=soon"], "--amd-param"),
         (["--amd-param", "vad_aggressiveness=7"], "--amd-param"),
+        (["--safe-harbor-message", " "], "--safe-harbor-message"),
+        (["--safe-harbor-message", "Acme", "--safe-harbor-file", "a.wav"], "--safe-harbor-file"),
     ):
         refused = run("campaign", "create", "x", *options)
         assert refused.code == 1, options

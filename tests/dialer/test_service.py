@@ -20,9 +20,12 @@ from dialer.campaign.settings import CampaignSettings
 from dialer.config import Config, LimitSettings, RtpSettings, SipSettings
 from dialer.contacts.record import ContactRecord
 from dialer.runtime import Dialer
+from dialer.flow.runner import SafeHarbor
 from dialer.service import (
     RESTARTS,
+    CampaignCannotRun,
     CampaignHost,
+    plan_for,
     reconcile_idle_campaigns,
     start_due_campaigns,
 )
@@ -228,3 +231,19 @@ async def test_at_start_attempts_stranded_in_idle_campaigns_are_closed(
     counts = {c: await store.run(lambda s, c=c: s.campaign_counts(c)) for c in (stopped, running)}
     assert counts[stopped]["in_flight"] == 0 and counts[stopped]["processing"] == 0
     assert counts[running]["in_flight"] == 1  # its own actor reconciles it when it starts
+
+
+def test_a_campaigns_safe_harbor_is_read_when_it_is_planned(tmp_path: Path) -> None:
+    def plan(**settings: Any) -> Any:
+        return plan_for(1, CampaignSettings(**settings), Config(), lambda: None)  # type: ignore[arg-type, return-value]
+
+    assert plan().safe_harbor is None  # the process's message, from [agents]
+    said = "Acme Roofing called. Press 9 to opt out."
+    assert plan(safe_harbor_message=said).safe_harbor == SafeHarbor(message=said)
+    recording = tmp_path / "harbor.ulaw"
+    recording.write_bytes(bytes(range(256)) * 8)
+    assert plan(safe_harbor_file=str(recording)).safe_harbor == SafeHarbor(
+        audio=recording.read_bytes()
+    )
+    with pytest.raises(CampaignCannotRun, match="missing.wav"):
+        plan(safe_harbor_file=str(tmp_path / "missing.wav"))

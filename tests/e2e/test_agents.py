@@ -24,7 +24,7 @@ from dialer.config import AgentSettings
 from dialer.flow.document import parse_flow
 from dialer.flow.interpreter import FlowStart
 from dialer.flow.location import FlowLocation
-from dialer.flow.runner import FlowRequest, FlowRuntime
+from dialer.flow.runner import FlowRequest, FlowRuntime, SafeHarbor
 from dialer.sip.actions import Destination
 from media.audiofile import load_ulaw
 from media.correlation import best_alignment
@@ -38,8 +38,10 @@ __all__ = ["make_dialer", "runtime"]
 
 pytestmark = pytest.mark.usefixtures("_peers")
 
-AGENT = AgentSeat(1, "Ann Agent", "1001")
+SALES = frozenset({"sales"})
+AGENT = AgentSeat(1, "Ann Agent", "1001", skills=SALES)
 CONTACT = {"customerName": "Jane Doe", "phone": "+15550100"}
+# The queue names a skill: only agents with it are offered the person.
 QUEUE = FlowStart(parse_flow("<Response><Enqueue>sales</Enqueue></Response>", "t"), FlowLocation())
 
 
@@ -120,33 +122,39 @@ async def test_a_person_and_an_agent_hear_each_other_through_the_bridge(
     assert live.pool.state(1) is AgentState.READY
 
 
+@pytest.mark.parametrize("whose", ["the process's", "the campaign's own"])
 async def test_nobody_free_plays_the_safe_harbor_message_within_two_seconds(
     make_dialer: MakeDialer,
     runtime: Callable[..., FlowRuntime],
     agents: tuple[LiveAgentPool, list[AgentStateChange]],
     tmp_path: Path,
+    whose: str,
 ) -> None:
     live, _ = agents  # the one agent never logged in
     message = "Sorry, all our agents are busy. This was a call from Example Inc."
+    own = SafeHarbor(message="Acme Roofing called about your quote. Press nine to opt out.")
+    campaigns = own if whose == "the campaign's own" else None
     with Sipp.start_uas("echo_answer", rtp_echo=True, calls=1) as person:
         dialer = await make_dialer(person.address)
         flows = agent_desk(runtime, dialer, live, safe_harbor_message=message)
         desk = flows.hand_off
         assert isinstance(desk, AgentHandOff)
-        await desk.prepare()
+        await desk.prepare(campaigns)
         report = await call(
             dialer,
             person.uri(),
-            flow=FlowRequest(flows, QUEUE, CONTACT, campaign_id=7),
+            flow=FlowRequest(flows, QUEUE, CONTACT, campaign_id=7, safe_harbor=campaigns),
             record_to=tmp_path / "person-leg.wav",
         )
         assert await person.wait_async(15) == 0, person.report()
     assert report.variables["DialCallStatus"] == "abandoned"
     assert report.reason == "abandoned: no agent free in time"
-    expected = ulaw_decode_samples(await desk.safe_harbor_audio())
+    expected = ulaw_decode_samples(await desk.safe_harbor_audio(campaigns))
+    other = ulaw_decode_samples(await desk.safe_harbor_audio(None if campaigns else own))
     heard = ulaw_decode_samples(load_ulaw(tmp_path / "person-leg.wav"))
     found = best_alignment(expected, heard)
     assert found.score > 0.7
+    assert best_alignment(other, heard).score < found.score - 0.3  # not the other message
     # The recording starts at the answer; the echo adds SIPp's round trip (~20-60 ms).
     started_s = found.lag / 8000
     assert 1.9 <= started_s <= 2.0 + 0.1, started_s
@@ -160,7 +168,7 @@ async def test_an_agent_whose_phone_does_not_answer_is_paused_and_the_next_one_r
     tmp_path: Path,
 ) -> None:
     live, _ = agents
-    live.seat(AgentSeat(2, "Bob Agent", "1002"))
+    live.seat(AgentSeat(2, "Bob Agent", "1002", skills=SALES))
     voice = ulaw_decode_samples(speechlike(3.0, seed=21))
     with (
         Sipp.start_uas("echo_answer", rtp_echo=True, calls=1) as person,
