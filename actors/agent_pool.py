@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from dialer.agents.endpoint import AgentEndpoint
-from dialer.agents.pool import AgentPool, AgentSeat, Assigned, WaitExpired
+from dialer.agents.pool import AgentPool, AgentSeat, Assigned, WaitExpired, Wanted
 from dialer.agents.states import AgentState, AgentStateChange
 
 log = logging.getLogger("dialer.agents")
@@ -88,13 +88,11 @@ class LiveAgentPool:
 
     # -- people ------------------------------------------------------------------------
 
-    async def reserve(
-        self, campaign_id: int | None, within_s: float, skill: str | None = None
-    ) -> int | None:
-        """A ready agent (with `skill`, if given) reserved for a person, waiting at most
+    async def reserve(self, wanted: Wanted, within_s: float) -> int | None:
+        """A ready agent of those `wanted` reserved for a person, waiting at most
         `within_s`; None: nobody."""
         now = self.wall_clock()
-        wait_id = self.pool.request(campaign_id, now, now + max(0.0, within_s), skill)
+        wait_id = self.pool.request(wanted, now, now + max(0.0, within_s))
         future: asyncio.Future[int | None] = self._loop.create_future()
         self._waiting[wait_id] = future
         self._after()

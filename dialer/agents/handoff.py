@@ -17,13 +17,16 @@ The queue names who may take the person: a campaign's own queue (`campaign-N`, w
 AMD's `on_human = agent` and agent-paced campaigns use, or an empty name) is any of
 the campaign's agents; any other name is a skill, and only agents with it are
 offered (`<Enqueue>spanish</Enqueue>`). A skill no agent has is said once.
+`<Dial><Client>1001</Client></Dial>` asks for one agent by their extension (one
+the campaign may use), in the same window: the person waits for them, not for
+whoever is free.
 
 Which safe-harbor message: the campaign's own (`HandOffCall.safe_harbor`, the
 seller it names), else the process's (`[agents] safe_harbor_message` or `_file`).
 
-Only the queue hand-off is served: a `<Dial>` to a number or an address would
-let a flow (or a webhook) make the dialer call anywhere, which is toll fraud's
-front door; it fails, said once.
+Only agents are ever rung: a `<Dial>` to a number or a SIP address would let a
+flow (or a webhook) make the dialer call anywhere, which is toll fraud's front
+door; it fails, said once, as does a `<Client>` no agent is.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from pathlib import Path
 
 from actors.agent_pool import AGENT_LOST, NO_ANSWER, NO_PHONE, LiveAgentPool
 from dialer.agents.endpoint import AgentCallLeg, AgentUnreachable, CallOffer
+from dialer.agents.pool import Wanted
 from dialer.agents.states import AgentState
 from dialer.config import AgentSettings
 from dialer.flow.interpreter import ABANDONED, HandedOff, HandOff
@@ -74,8 +78,7 @@ class AgentHandOff:
         self.opt_out_key = opt_out_key
         self._safe_harbor: bytes | None = None
         self._rendered: dict[str, bytes] = {}  # campaigns' messages, oldest first
-        self._refused_dial = False
-        self._unstaffed_said: set[str] = set()  # skills asked for that no agent has
+        self._said: set[str] = set()  # skills no agent has, targets refused: said once
         self._unspoken_said: set[str] = set()  # campaigns' messages the TTS failed
 
     async def prepare(self, safe_harbor: SafeHarbor | None = None) -> None:
@@ -118,29 +121,42 @@ class AgentHandOff:
             del self._rendered[next(iter(self._rendered))]
         return audio
 
+    def _wanted(self, command: HandOff, campaign_id: int | None) -> Wanted | None:
+        """Who may take the person; None: nobody may be rung for this (said once)."""
+        target = command.target.strip()
+        if command.kind == "queue":
+            skill = queue_skill(target)
+            said = f"queue {skill}"
+            if skill and said not in self._said and not self.agents.pool.has_skill(skill):
+                log.warning("queue %r: no agent has that skill, its people get the safe"
+                            " harbor", skill)  # fmt: skip
+                self._said.add(said)
+            return Wanted(campaign_id, skill)
+        seat = self.agents.pool.by_extension(target) if command.kind == "client" else None
+        if seat is not None:
+            return Wanted(campaign_id, agent_id=seat.agent_id)
+        said = f"client {target}" if command.kind == "client" else command.kind
+        if said not in self._said:
+            log.warning("flow asked to <Dial> %s %r: only agents are rung (a <Client> of an"
+                        " agent's extension, or a queue)", command.kind, target)  # fmt: skip
+            self._said.add(said)
+        return None
+
     async def hand_off(self, command: HandOff, call: HandOffCall) -> HandedOff:
-        if command.kind != "queue":
-            if not self._refused_dial:
-                log.warning("flow asked to <Dial> %s %r: only agents in queues are bridged",
-                            command.kind, command.target)  # fmt: skip
-                self._refused_dial = True
+        campaign_id, chosen_by = call.facts.campaign_id, call.facts.agent_id
+        wanted = self._wanted(command, campaign_id)
+        if wanted is None:
             return HandedOff("failed")
         loop = asyncio.get_running_loop()
         waiting_since = call.waiting_since if call.waiting_since is not None else loop.time()
         deadline = waiting_since + self.settings.safe_harbor_s
-        campaign_id, chosen_by = call.facts.campaign_id, call.facts.agent_id
-        skill = queue_skill(command.target)
-        if skill and skill not in self._unstaffed_said and not self.agents.pool.has_skill(skill):
-            log.warning("queue %r: no agent has that skill, its people get the safe harbor",
-                        skill)  # fmt: skip
-            self._unstaffed_said.add(skill)
         while True:
             if chosen_by is not None and self.agents.pool.state(chosen_by) is AgentState.RESERVED:
                 agent_id: int | None = chosen_by  # they placed this call and wait for it
             else:
                 # A ready agent is always asked for, even with the window spent (a late AMD
                 # verdict): a person bridged a little late is better served than abandoned.
-                agent_id = await self.agents.reserve(campaign_id, deadline - loop.time(), skill)
+                agent_id = await self.agents.reserve(wanted, deadline - loop.time())
             if agent_id is None:
                 break
             within_s = max(deadline - loop.time(), MIN_RING_S)

@@ -6,9 +6,9 @@ longest (fair, and what occupancy reports assume); when none is ready the
 person waits, oldest first, until their `deadline` (the safe-harbor limit),
 and is matched the moment an agent becomes ready: by the agent, at the end of
 wrap-up, or when a reservation falls through. Agents can be limited to some
-campaigns, and a person can ask for a skill (the queue a flow's `<Enqueue>` names):
-then only agents with that skill are offered, and a person nobody can take yet
-does not hold up the people behind them.
+campaigns, and a person can ask for a skill (the queue a flow's `<Enqueue>` names)
+or for one agent (a flow's `<Dial><Client>`): then only those agents are offered,
+and a person nobody can take yet does not hold up the people behind them.
 
 Time is handed in (`now`, wall-clock seconds: the state history is for
 reports); outputs are `Assigned` and `WaitExpired` events (`take_events`) and
@@ -24,7 +24,15 @@ from dataclasses import dataclass
 from dialer.agents.states import AgentEvent, AgentState, AgentStateChange, AgentStatus
 from dialer.campaign.model import IllegalTransition
 
-__all__ = ["AgentPool", "AgentSeat", "Assigned", "PacingView", "PoolEvent", "WaitExpired"]
+__all__ = [
+    "AgentPool",
+    "AgentSeat",
+    "Assigned",
+    "PacingView",
+    "PoolEvent",
+    "WaitExpired",
+    "Wanted",
+]
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,20 @@ class AgentSeat:
         if skill is not None and skill not in self.skills:
             return False
         return not self.campaigns or campaign_id in self.campaigns
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """Who may take a person: the campaign's agents, with `skill`, or just `agent_id`."""
+
+    campaign_id: int | None
+    skill: str | None = None
+    agent_id: int | None = None
+
+    def takes(self, seat: AgentSeat) -> bool:
+        if self.agent_id is not None and seat.agent_id != self.agent_id:
+            return False
+        return seat.serves(self.campaign_id, self.skill)
 
 
 @dataclass(frozen=True)
@@ -63,9 +85,8 @@ PoolEvent = Assigned | WaitExpired
 
 @dataclass(frozen=True)
 class _Wait:
-    campaign_id: int | None
+    wanted: Wanted
     deadline: float
-    skill: str | None = None
 
 
 class AgentPool:
@@ -124,6 +145,9 @@ class AgentPool:
         """Whether any seated agent has `skill` (logged in or not)."""
         return any(skill in seat.skills for seat in self.seats.values())
 
+    def by_extension(self, extension: str) -> AgentSeat | None:
+        return next((s for s in self.seats.values() if s.extension == extension), None)
+
     def ready_for(self, campaign_id: int | None) -> int:
         """Ready agents who take this campaign's calls (what progressive pacing dials for)."""
         return len(self.ready_agents(campaign_id))
@@ -142,14 +166,12 @@ class AgentPool:
 
     # -- people ------------------------------------------------------------------------
 
-    def request(
-        self, campaign_id: int | None, now: float, deadline: float, skill: str | None = None
-    ) -> int:
-        """A live person needs an agent (with `skill`, if given): a wait id, `Assigned` at
-        once or later, or `WaitExpired` at `deadline`."""
+    def request(self, wanted: Wanted, now: float, deadline: float) -> int:
+        """A live person needs one of the agents `wanted`: a wait id, `Assigned` at once
+        or later, or `WaitExpired` at `deadline`."""
         wait_id = self._next_wait_id
         self._next_wait_id += 1
-        self._waits[wait_id] = _Wait(campaign_id, deadline, skill)
+        self._waits[wait_id] = _Wait(wanted, deadline)
         self._match(now)
         return wait_id
 
@@ -212,12 +234,7 @@ class AgentPool:
     def _match(self, now: float) -> None:
         for wait_id, wait in list(self._waits.items()):
             agent_id = next(
-                (
-                    a
-                    for a in self._ready_since
-                    if self.seats[a].serves(wait.campaign_id, wait.skill)
-                ),
-                None,
+                (a for a in self._ready_since if wait.wanted.takes(self.seats[a])), None
             )
             if agent_id is None:
                 continue

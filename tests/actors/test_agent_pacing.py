@@ -7,7 +7,7 @@ from pathlib import Path
 from actors.agent_pacing import AgentPacing
 from actors.agent_pool import LiveAgentPool
 from dialer.agents.leg import SipPhone
-from dialer.agents.pool import AgentPool, AgentSeat
+from dialer.agents.pool import AgentPool, AgentSeat, Wanted
 from dialer.calling import CallReport
 from dialer.campaign.abandonment import AbandonmentMeter
 from dialer.campaign.model import AttemptOutcome, CallOutcome, LeadEvent
@@ -69,7 +69,7 @@ async def test_progressive_room_is_ready_agents_less_the_calls_still_ringing() -
     assert pacing.room(clock.now, []) == 2
     assert pacing.room(clock.now, [clock.now - 3]) == 1
     # A person answered and was handed to agent 1: their call is resolved, not ringing.
-    live.pool.request(7, clock.now, clock.now + 2)
+    live.pool.request(Wanted(7), clock.now, clock.now + 2)
     live.connect(1)
     assert pacing.room(clock.now, [clock.now - 10, clock.now - 3]) == 0
     assert pacing.room(clock.now, [clock.now - 10]) == 1
@@ -88,7 +88,7 @@ async def test_talk_and_wrap_up_times_reach_the_pacer() -> None:
     live.phone_registered(1, PHONE)
     live.phone_registered(2, PHONE)
     for agent_id, campaign_id in ((1, 7), (2, 8)):
-        live.pool.request(campaign_id, clock.now, clock.now + 2)
+        live.pool.request(Wanted(campaign_id), clock.now, clock.now + 2)
         live.connect(agent_id)
     clock.now += 90.0
     live.hang_up(1)

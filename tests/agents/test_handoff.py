@@ -1,5 +1,6 @@
-"""AgentHandOff's choices that need no call: which queue asks for a skill, and which
-safe-harbor message a person hears (the campaign's own, else the process's)."""
+"""AgentHandOff's choices that need no call: who may take a person (a queue's skill, a
+named agent, never a number), and which safe-harbor message they hear (the campaign's
+own, else the process's)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from typing import Any
 
 import pytest
 
+from actors.agent_pool import LiveAgentPool
 from dialer.agents.handoff import MESSAGES_KEPT, AgentHandOff, queue_skill
+from dialer.agents.pool import AgentPool, AgentSeat
 from dialer.config import AgentSettings
-from dialer.flow.runner import SafeHarbor
+from dialer.flow.interpreter import CallFacts, HandedOff, HandOff
+from dialer.flow.runner import HandOffCall, SafeHarbor
 
 
 @pytest.mark.parametrize(
@@ -75,3 +79,19 @@ async def test_campaigns_messages_kept_rendered_are_bounded() -> None:
     await hand_off.safe_harbor_audio(SafeHarbor(message=f"Campaign {MESSAGES_KEPT} called."))
     assert speech.rendered.count("Campaign 0 called.") == 2
     assert speech.rendered.count(f"Campaign {MESSAGES_KEPT} called.") == 1
+
+
+async def test_only_agents_are_rung_never_a_number_or_an_address(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    live = LiveAgentPool(AgentPool(wrap_up_s=0.0))
+    live.seat(AgentSeat(1, "Ann", "1001"))
+    hand_off = AgentHandOff(None, live, AgentSettings(), Speech())  # type: ignore[arg-type]
+    facts = CallFacts("call-1", "+15550000", "+15550100", campaign_id=7)
+    call = HandOffCall(None, facts, opt_out=None, answered_at=0.0)  # type: ignore[arg-type]
+    for kind, target in [("number", "+19005550100"), ("sip", "sip:x@203.0.113.9"),
+                         ("number", "+19005550199"), ("client", "1009")]:  # fmt: skip
+        assert await hand_off.hand_off(HandOff(kind, target, 30.0), call) == HandedOff("failed")
+    refused = [r.getMessage() for r in caplog.records if "only agents are rung" in r.getMessage()]
+    assert len(refused) == 3  # once for numbers, once for addresses, once for extension 1009
+    await live.close()

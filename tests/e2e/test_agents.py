@@ -194,3 +194,40 @@ async def test_an_agent_whose_phone_does_not_answer_is_paused_and_the_next_one_r
     heard, _ = read_wav_pcm16(phone.recordings("dec")[0])
     assert best_alignment(voice[:16000], heard).score > 0.6
     assert np.abs(heard).max() > 0
+
+
+async def test_a_flow_that_dials_one_agents_extension_gets_that_agent(
+    make_dialer: MakeDialer,
+    runtime: Callable[..., FlowRuntime],
+    agents: tuple[LiveAgentPool, list[AgentStateChange]],
+    tmp_path: Path,
+) -> None:
+    live, _ = agents
+    live.seat(AgentSeat(2, "Bob Agent", "1002"))
+    voice = ulaw_decode_samples(speechlike(3.0, seed=31))
+    bob = FlowStart(
+        parse_flow("<Response><Dial><Client>1002</Client></Dial></Response>", "t"), FlowLocation()
+    )
+    with (
+        Sipp.start_uas("echo_answer", rtp_echo=True, calls=1) as person,
+        Baresip.start(timeout_s=30) as ann_phone,
+        Baresip.start(
+            audio_in=write_wav(tmp_path / "b.wav", voice), record_dir=tmp_path, timeout_s=30
+        ) as bob_phone,
+    ):
+        dialer = await make_dialer(person.address)
+        # Ann has waited longest and would take a queue's person; the flow asks for Bob.
+        ann = SipPhone(dialer, ann_phone.uri, Destination(LOOPBACK, ann_phone.sip_port))
+        live.phone_registered(1, ann)
+        bobs = SipPhone(dialer, bob_phone.uri, Destination(LOOPBACK, bob_phone.sip_port))
+        live.phone_registered(2, bobs)
+        flows = agent_desk(runtime, dialer, live)
+        report = await call(
+            dialer, person.uri(), flow=FlowRequest(flows, bob, CONTACT, campaign_id=7)
+        )
+        assert await person.wait_async(15) == 0, person.report()
+    assert report.variables["DialCallStatus"] == "completed"
+    assert report.variables["agent"] == "1002"
+    assert [c.state for c in live.pool.status.values()] == [AgentState.READY] * 2
+    heard, _ = read_wav_pcm16(bob_phone.recordings("dec")[0])
+    assert best_alignment(voice[:16000], heard).score > 0.6
