@@ -4,9 +4,11 @@
 can lead to: the literal references, and for a menu such as
 `action="press-{{Digits}}.xml"` each key's file that exists (a missing one is a
 choice the menu does not offer). Every document must parse, every `<Say>` voice
-must be one the TTS engine can speak, and every reference must stay inside the
-flow folder. A webhook flow (a URL) is only checked for its address: its
-documents exist when the server answers.
+must be one the TTS engine can speak, every reference must stay inside the
+flow folder, and a `<Dial>` may only ring agents (a `<Client>` or a `<Queue>`:
+the dialer never calls a number or an address a flow names). A webhook flow (a
+URL) is only checked for its address: its documents exist when the server
+answers, and the hand-off refuses their other `<Dial>`s as it runs them.
 
 `missing_values` finds the contacts a flow cannot speak to: a `{{placeholder}}`
 with no value for them. The campaign refuses to start while there are any, and
@@ -18,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from dialer.flow.document import DTMF_KEYS, Flow, FlowError, Problem, Redirect
+from dialer.flow.document import DTMF_KEYS, Dial, Flow, FlowError, Problem, Redirect
 from dialer.flow.interpreter import Fetched, FlowStart
 from dialer.flow.location import FlowLocation, LocationError
 from dialer.flow.webhook import read_static
@@ -29,6 +31,9 @@ CALL_VALUES = frozenset(
     {"Digits", "CallSid", "From", "To", "AnsweredBy", "RecordingUrl", "RecordingDuration",
      "DialCallStatus", "opted_out", "flow_fallback"}
 )  # fmt: skip
+
+AGENT_DIALS = frozenset({"client", "queue"})  # <Dial> kinds that ring agents only
+_DIALLED = {"number": "a number", "sip": "a SIP address"}
 
 VoiceCheck = Callable[[str | None, str | None], str | None]  # a reason, or None if speakable
 
@@ -77,6 +82,7 @@ def load_campaign_flow(text: str, check_voice: VoiceCheck) -> CampaignFlow:
         documents[str(here)] = flow
         problems.extend(f"{flow.source}: {reason}" for reason in _voice_problems(flow, check_voice))
         problems.extend(f"{flow.source}: {reason}" for reason in _missing_audio(here, flow))
+        problems.extend(f"{flow.source}: {reason}" for reason in _dial_problems(flow))
         for reference in flow.references():
             try:
                 pending.extend(_reachable(here, reference))
@@ -145,6 +151,16 @@ def _missing_audio(here: FlowLocation, flow: Flow) -> Iterable[str]:
             continue
         if target.path is not None and not target.path.is_file():
             yield f"line {play.line}: no audio file {play.url.text!r} beside the flow"
+
+
+def _dial_problems(flow: Flow) -> Iterable[str]:
+    for verb in flow.verbs:
+        if isinstance(verb, Dial) and verb.kind not in AGENT_DIALS:
+            yield (
+                f"line {verb.line}: <Dial> to {_DIALLED.get(verb.kind, verb.kind)} is refused:"
+                " only agents are rung"
+                " (<Client>extension</Client>, <Queue>, or <Enqueue>)"
+            )
 
 
 def _problem(reason: str) -> Problem:

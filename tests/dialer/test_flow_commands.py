@@ -76,6 +76,15 @@ def test_a_broken_flow_is_refused_with_each_problem_and_its_line(
     (flows / "press-1.xml").write_text("<Response/>")
     (flows / "thanks.wav").write_bytes(b"")  # there, if not playable: the call will say
     assert run("flow", "check", str(flows / "main.xml")).code == 0
+    (flows / "press-2.xml").write_text(
+        "<Response>\n<Dial>+19005550100</Dial>\n<Dial><Sip>sip:x@192.0.2.1</Sip></Dial>"
+        "\n<Dial><Client>1001</Client></Dial><Dial><Queue>sales</Queue></Dial></Response>"
+    )
+    dials = run("flow", "check", str(flows / "main.xml"))
+    assert dials.code == 1  # toll fraud's front door, shut before anyone is called
+    assert "press-2.xml: line 2: <Dial> to a number is refused: only agents" in dials.err
+    assert "press-2.xml: line 3: <Dial> to a SIP address is refused" in dials.err
+    assert "line 4" not in dials.err  # an agent's extension, a queue: agents only
 
 
 def test_a_campaign_does_not_start_while_contacts_lack_values(

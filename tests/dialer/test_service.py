@@ -19,8 +19,8 @@ from dialer.campaign.model import CampaignEvent
 from dialer.campaign.settings import CampaignSettings
 from dialer.config import Config, LimitSettings, RtpSettings, SipSettings
 from dialer.contacts.record import ContactRecord
-from dialer.runtime import Dialer
 from dialer.flow.runner import SafeHarbor
+from dialer.runtime import Dialer
 from dialer.service import (
     RESTARTS,
     CampaignCannotRun,
@@ -245,5 +245,5 @@ def test_a_campaigns_safe_harbor_is_read_when_it_is_planned(tmp_path: Path) -> N
     assert plan(safe_harbor_file=str(recording)).safe_harbor == SafeHarbor(
         audio=recording.read_bytes()
     )
-    with pytest.raises(CampaignCannotRun, match="missing.wav"):
+    with pytest.raises(CampaignCannotRun, match=r"missing\.wav"):
         plan(safe_harbor_file=str(tmp_path / "missing.wav"))
