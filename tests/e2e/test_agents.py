@@ -161,6 +161,42 @@ async def test_nobody_free_plays_the_safe_harbor_message_within_two_seconds(
     assert len(heard) / 8000 >= len(expected) / 8000 + 1.9  # the whole message was heard
 
 
+async def ann_then_bob(
+    make_dialer: MakeDialer,
+    runtime: Callable[..., FlowRuntime],
+    live: LiveAgentPool,
+    tmp_path: Path,
+    start: FlowStart,
+    *,
+    ann_answers: bool,
+    **settings: object,
+) -> tuple[CallReport, float]:
+    """One person's call with Ann's phone registered first (she has waited longest) and
+    then Bob's: the report, and how well Bob heard his own voice back (0 if not at all)."""
+    voice = ulaw_decode_samples(speechlike(3.0, seed=21))
+    with (
+        Sipp.start_uas("echo_answer", rtp_echo=True, calls=1) as person,
+        Baresip.start(auto_answer=ann_answers, timeout_s=30) as ann_phone,
+        Baresip.start(
+            audio_in=write_wav(tmp_path / "b.wav", voice), record_dir=tmp_path, timeout_s=30
+        ) as bob_phone,
+    ):
+        dialer = await make_dialer(person.address)
+        for agent_id, phone in ((1, ann_phone), (2, bob_phone)):
+            sip_phone = SipPhone(dialer, phone.uri, Destination(LOOPBACK, phone.sip_port))
+            live.phone_registered(agent_id, sip_phone)
+        flows = agent_desk(runtime, dialer, live, **settings)
+        report = await call(
+            dialer, person.uri(), flow=FlowRequest(flows, start, CONTACT, campaign_id=7)
+        )
+        assert await person.wait_async(15) == 0, person.report()
+    recorded = bob_phone.recordings("dec")
+    if not recorded:
+        return report, 0.0
+    heard, _ = read_wav_pcm16(recorded[0])
+    return report, best_alignment(voice[:16000], heard).score if np.abs(heard).max() > 0 else 0.0
+
+
 async def test_an_agent_whose_phone_does_not_answer_is_paused_and_the_next_one_rung(
     make_dialer: MakeDialer,
     runtime: Callable[..., FlowRuntime],
@@ -169,31 +205,15 @@ async def test_an_agent_whose_phone_does_not_answer_is_paused_and_the_next_one_r
 ) -> None:
     live, _ = agents
     live.seat(AgentSeat(2, "Bob Agent", "1002", skills=SALES))
-    voice = ulaw_decode_samples(speechlike(3.0, seed=21))
-    with (
-        Sipp.start_uas("echo_answer", rtp_echo=True, calls=1) as person,
-        Baresip.start(auto_answer=False, timeout_s=30) as silent_phone,
-        Baresip.start(
-            audio_in=write_wav(tmp_path / "b.wav", voice), record_dir=tmp_path, timeout_s=30
-        ) as phone,
-    ):
-        dialer = await make_dialer(person.address)
-        # Ann has waited longest, so she is offered the call first: her phone only rings.
-        silent = SipPhone(dialer, silent_phone.uri, Destination(LOOPBACK, silent_phone.sip_port))
-        live.phone_registered(1, silent)
-        live.phone_registered(2, SipPhone(dialer, phone.uri, Destination(LOOPBACK, phone.sip_port)))
-        flows = agent_desk(runtime, dialer, live, agent_answer_timeout_s=1.0)
-        report = await call(
-            dialer, person.uri(), flow=FlowRequest(flows, QUEUE, CONTACT, campaign_id=7)
-        )
-        assert await person.wait_async(15) == 0, person.report()
+    # Ann is offered the call first: her phone only rings.
+    report, bob_heard = await ann_then_bob(
+        make_dialer, runtime, live, tmp_path, QUEUE, ann_answers=False, agent_answer_timeout_s=1.0
+    )
     assert report.variables["DialCallStatus"] == "completed"
     assert report.variables["agent"] == "1002"
     status = live.pool.status[1]
     assert (status.state, status.reason) == (AgentState.PAUSED, "no answer")
-    heard, _ = read_wav_pcm16(phone.recordings("dec")[0])
-    assert best_alignment(voice[:16000], heard).score > 0.6
-    assert np.abs(heard).max() > 0
+    assert bob_heard > 0.6
 
 
 async def test_a_flow_that_dials_one_agents_extension_gets_that_agent(
@@ -204,30 +224,14 @@ async def test_a_flow_that_dials_one_agents_extension_gets_that_agent(
 ) -> None:
     live, _ = agents
     live.seat(AgentSeat(2, "Bob Agent", "1002"))
-    voice = ulaw_decode_samples(speechlike(3.0, seed=31))
     bob = FlowStart(
         parse_flow("<Response><Dial><Client>1002</Client></Dial></Response>", "t"), FlowLocation()
     )
-    with (
-        Sipp.start_uas("echo_answer", rtp_echo=True, calls=1) as person,
-        Baresip.start(timeout_s=30) as ann_phone,
-        Baresip.start(
-            audio_in=write_wav(tmp_path / "b.wav", voice), record_dir=tmp_path, timeout_s=30
-        ) as bob_phone,
-    ):
-        dialer = await make_dialer(person.address)
-        # Ann has waited longest and would take a queue's person; the flow asks for Bob.
-        ann = SipPhone(dialer, ann_phone.uri, Destination(LOOPBACK, ann_phone.sip_port))
-        live.phone_registered(1, ann)
-        bobs = SipPhone(dialer, bob_phone.uri, Destination(LOOPBACK, bob_phone.sip_port))
-        live.phone_registered(2, bobs)
-        flows = agent_desk(runtime, dialer, live)
-        report = await call(
-            dialer, person.uri(), flow=FlowRequest(flows, bob, CONTACT, campaign_id=7)
-        )
-        assert await person.wait_async(15) == 0, person.report()
+    # Ann would take a queue's person (she has waited longest); the flow asks for Bob.
+    report, bob_heard = await ann_then_bob(
+        make_dialer, runtime, live, tmp_path, bob, ann_answers=True
+    )
     assert report.variables["DialCallStatus"] == "completed"
     assert report.variables["agent"] == "1002"
     assert [c.state for c in live.pool.status.values()] == [AgentState.READY] * 2
-    heard, _ = read_wav_pcm16(bob_phone.recordings("dec")[0])
-    assert best_alignment(voice[:16000], heard).score > 0.6
+    assert bob_heard > 0.6
