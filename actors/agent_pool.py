@@ -9,6 +9,12 @@ store), in order, from one writer task: a slow disk never delays a bridge.
 Registrations are logins: a phone that registers is logged in and ready; one
 that unregisters or expires is logged out (a person reserved for it is
 released to the next agent).
+
+`phones` holds where each agent takes calls now. A SIP phone's registration is
+also kept in `sip_phones` (the registrar's view), and a console open beside it in
+desk-phone mode in `companions`: while both exist, `phones` holds their pairing
+(`dialer.agents.desk_phone`), rebuilt at every registration; the console
+closing puts the bare phone back.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from dialer.agents.endpoint import AgentEndpoint
+from dialer.agents.endpoint import AgentEndpoint, DeskPhoneCompanion
 from dialer.agents.pool import AgentPool, AgentSeat, Assigned, WaitExpired, Wanted
 from dialer.agents.states import AgentState, AgentStateChange
 
@@ -46,6 +52,8 @@ class LiveAgentPool:
         self.record = record
         self.wall_clock = wall_clock
         self.phones: dict[int, AgentEndpoint] = {}
+        self.sip_phones: dict[int, AgentEndpoint] = {}  # registered, whoever takes the calls
+        self.companions: dict[int, DeskPhoneCompanion] = {}  # consoles in desk-phone mode
         self._waiting: dict[int, asyncio.Future[int | None]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._changes: asyncio.Queue[list[AgentStateChange]] = asyncio.Queue()
@@ -77,6 +85,40 @@ class LiveAgentPool:
         self.phones.pop(agent_id, None)
         self.pool.log_out(agent_id, self.wall_clock(), reason)
         self._after()
+
+    def sip_phone_registered(self, agent_id: int, phone: AgentEndpoint) -> None:
+        """The agent's SIP phone registered (or refreshed, or moved): it takes their calls,
+        paired with their desk-phone console if one is open."""
+        if agent_id in self.pool.seats:
+            self.sip_phones[agent_id] = phone
+            companion = self.companions.get(agent_id)
+            if companion is not None:
+                phone = companion.pair(phone)
+        self.phone_registered(agent_id, phone)
+
+    def sip_phone_gone(self, agent_id: int, reason: str) -> None:
+        self.sip_phones.pop(agent_id, None)
+        companion = self.companions.get(agent_id)
+        if companion is not None:
+            companion.unregistered(reason)
+        self.phone_gone(agent_id, reason)
+
+    def pair(self, agent_id: int, companion: DeskPhoneCompanion) -> None:
+        """A console opened in desk-phone mode: it shows the calls of the agent's SIP phone
+        (at once if it is registered, else from its registration on)."""
+        self.companions[agent_id] = companion
+        phone = self.sip_phones.get(agent_id)
+        if phone is not None:
+            self.phone_registered(agent_id, companion.pair(phone))
+
+    def unpair(self, agent_id: int, companion: DeskPhoneCompanion) -> None:
+        """The desk-phone console closed (or went to browser mode): the bare phone rings."""
+        if self.companions.get(agent_id) is not companion:
+            return
+        del self.companions[agent_id]
+        phone = self.sip_phones.get(agent_id)
+        if phone is not None and agent_id in self.phones:
+            self.phones[agent_id] = phone
 
     def ready(self, agent_id: int) -> None:
         self.pool.ready(agent_id, self.wall_clock())

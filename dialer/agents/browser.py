@@ -15,6 +15,15 @@ again (same agent, same state); past the grace the agent is logged out. An
 idle agent (ready, in wrap-up) is paused while no page is there, with the
 dialer's own reason, which the page's return ends: nobody is offered to a
 console that cannot ring.
+
+In desk-phone mode (`desk_phone`) the console is a companion to the agent's
+registered SIP phone (`dialer.agents.desk_phone`): no WebRTC, and the console is
+not the agent's endpoint; `LiveAgentPool` pairs it with the phone, which rings,
+answers and carries the audio, while the console shows the same screen pop, the
+call's progress and the same disposition form as in browser mode (one code
+path: `_screen_pop`, `call_over`, `_disposition`). Ready is refused while the
+phone is not registered, and a page that goes away loses no call: the phone
+still rings.
 """
 
 from __future__ import annotations
@@ -29,7 +38,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from actors.agent_pool import NO_PHONE, LiveAgentPool
-from dialer.agents.endpoint import AgentUnreachable, CallOffer, PreviewChoice, PreviewOffer
+from dialer.agents.desk_phone import DeskPhone, DeskPhoneLeg
+from dialer.agents.endpoint import (
+    AgentEndpoint,
+    AgentUnreachable,
+    CallOffer,
+    PreviewChoice,
+    PreviewOffer,
+)
 from dialer.agents.states import AgentState, AgentStateChange
 from dialer.campaign.model import AttemptState, IllegalTransition
 from dialer.campaign.policy import RetryRules
@@ -49,6 +65,7 @@ CALLS_KEPT = 20  # calls a console can still disposition
 
 AGENT_HUNG_UP = "agent hung up"
 CONSOLE_LOST = "console connection lost"
+NO_DESK_PHONE = "desk phone not registered"
 
 
 class ConsoleLink(Protocol):
@@ -98,6 +115,10 @@ class BrowserLeg:
     def call_sid(self) -> str:
         return self.offer.call_sid
 
+    @property
+    def picked_up(self) -> bool:
+        return self._picked_up
+
     async def answered(self) -> bool:
         await self._decided.wait()
         return self._picked_up
@@ -139,7 +160,8 @@ class BrowserConsole:
         self.audio = BrowserAudio()
         self.audio.on_connection_state = self._on_media_state
         self.link: ConsoleLink | None = None
-        self.leg: BrowserLeg | None = None
+        self.desk_phone = False  # desk-phone mode: the agent's SIP phone takes the calls
+        self.leg: BrowserLeg | DeskPhoneLeg | None = None
         self.calls: dict[str, ConsoleCall] = {}
         self._preview: tuple[PreviewOffer, asyncio.Future[PreviewChoice]] | None = None
         self._tasks: set[asyncio.Task[object]] = set()
@@ -158,22 +180,49 @@ class BrowserConsole:
             raise AgentUnreachable("the agent's console is on another call")
         leg = BrowserLeg(self, offer)
         self.leg = leg
-        link.send(
-            {
-                "type": "ring",
-                "call_sid": offer.call_sid,
-                "number": offer.caller_number,
-                "name": offer.caller_name,
-                "contact": dict(offer.contact),
-                "campaign_id": offer.campaign_id,
-                "lead_id": offer.lead_id,
-                "answer_timeout_s": offer.answer_timeout_s,
-                "preview": offer.preview,
-            }
-        )
+        self._screen_pop(offer)
+        return leg
+
+    def _screen_pop(self, offer: CallOffer) -> None:
+        """The call on the page (either mode), then the contact's history."""
+        if self.link is not None:
+            self.link.send(
+                {
+                    "type": "ring",
+                    "call_sid": offer.call_sid,
+                    "number": offer.caller_number,
+                    "name": offer.caller_name,
+                    "contact": dict(offer.contact),
+                    "campaign_id": offer.campaign_id,
+                    "lead_id": offer.lead_id,
+                    "answer_timeout_s": offer.answer_timeout_s,
+                    "preview": offer.preview,
+                }
+            )
         # What the store knows comes after the ring: the person is waiting (2 s, all told).
         self._spawn(self._screen_pop_history(offer))
-        return leg
+
+    # -- desk-phone mode: the SIP phone's side (LiveAgentPool, DeskPhone) ----------------
+
+    def pair(self, phone: AgentEndpoint) -> DeskPhone:
+        """The agent's SIP phone registered: it rings, and this shows its calls."""
+        self._send_desk_phone(True)
+        return DeskPhone(phone, self)
+
+    def unregistered(self, reason: str) -> None:
+        self._send_desk_phone(False, reason)
+
+    def ringing(self, leg: DeskPhoneLeg) -> None:
+        self.leg = leg
+        self._screen_pop(leg.offer)
+
+    def on_the_line(self, leg: DeskPhoneLeg) -> None:
+        if self.link is not None:
+            self.link.send({"type": "connected", "call_sid": leg.call_sid})
+
+    def _send_desk_phone(self, registered: bool, reason: str = "") -> None:
+        if self.link is not None and self.desk_phone:
+            self.link.send({"type": "desk_phone", "registered": registered, "reason": reason})
 
     def preview(self, offer: PreviewOffer) -> asyncio.Future[PreviewChoice]:
         """Show the agent a contact; the future says Call or Skip (or GONE: the page went)."""
@@ -212,12 +261,12 @@ class BrowserConsole:
             if not future.done():
                 future.set_result(choice)
 
-    def call_over(self, leg: BrowserLeg) -> None:
+    def call_over(self, leg: BrowserLeg | DeskPhoneLeg) -> None:
         if self.leg is leg:
             self.leg = None
         if self.link is not None:
             self.link.send({"type": "ended", "call_sid": leg.call_sid, "reason": leg.reason,
-                            "answered": leg._picked_up})  # fmt: skip
+                            "answered": leg.picked_up})  # fmt: skip
 
     async def _screen_pop_history(self, offer: CallOffer) -> None:
         attempts = await self._history(offer.call_sid, offer.campaign_id, offer.lead_id)
@@ -262,17 +311,26 @@ class BrowserConsole:
     def hello(self) -> dict[str, object]:
         status = self.live.pool.status.get(self.agent_id)
         leg = self.leg
-        return {
+        hello: dict[str, object] = {
             "type": "hello",
             "agent": {
                 "id": self.agent.id,
                 "name": self.agent.name,
                 "extension": self.agent.extension,
             },
+            "mode": "desk_phone" if self.desk_phone else "browser",
             "pause_reasons": list(PAUSE_REASONS),
             "state": _state_view(status.change()) if status is not None else None,
             "call": leg.call_sid if leg is not None and not leg.closed else None,
         }
+        if self.desk_phone:
+            hello["desk_phone"] = {"registered": self.phone_registered, "reason": ""}
+        return hello
+
+    @property
+    def phone_registered(self) -> bool:
+        """Whether the agent's SIP phone is registered (what desk-phone mode rings)."""
+        return self.agent_id in self.live.sip_phones
 
     def push_state(self, change: AgentStateChange) -> None:
         if self.link is not None:
@@ -283,8 +341,15 @@ class BrowserConsole:
         request that cannot be done, with what to tell the agent."""
         kind = message.get("type")
         if kind == "offer":
+            if self.desk_phone:
+                raise ConsoleError("desk-phone mode: the audio is on your phone")
             return {"type": "webrtc_answer", "sdp": await self.audio.answer(_text(message, "sdp"))}
         if kind == "ready":
+            if self.desk_phone and not self.phone_registered:
+                raise ConsoleError(
+                    "Your desk phone is not registered, so no call can ring it: register it "
+                    "(sign it in), then go ready."
+                )
             self._change(lambda: self.live.ready(self.agent_id))
         elif kind == "pause":
             reason = _text(message, "reason")
@@ -293,10 +358,16 @@ class BrowserConsole:
             self._change(lambda: self.live.pause(self.agent_id, reason))
         elif kind == "pick_up":
             leg = self._leg(message)
+            if isinstance(leg, DeskPhoneLeg):
+                raise ConsoleError("answer on your desk phone")
             leg.pick_up()
             return {"type": "connected", "call_sid": leg.call_sid}
         elif kind == "hangup":
-            self._leg(message).end(AGENT_HUNG_UP)
+            leg = self._leg(message)
+            if isinstance(leg, BrowserLeg):
+                leg.end(AGENT_HUNG_UP)
+            elif not leg.hang_up(AGENT_HUNG_UP):
+                raise ConsoleError("hang up on your desk phone")
         elif kind in ("preview_call", "preview_skip"):
             preview = self._preview
             if preview is None or preview[0].preview_id != _text(message, "preview_id"):
@@ -317,7 +388,7 @@ class BrowserConsole:
             state = self.live.pool.state(self.agent_id)
             raise ConsoleError(f"not now: the agent is {state}") from None
 
-    def _leg(self, message: Mapping[str, object]) -> BrowserLeg:
+    def _leg(self, message: Mapping[str, object]) -> BrowserLeg | DeskPhoneLeg:
         leg = self.leg
         if leg is None or leg.closed or leg.call_sid != _text(message, "call_sid"):
             raise ConsoleError("that call is over")
@@ -401,7 +472,7 @@ class BrowserConsole:
         old, self.link = self.link, link
         if old is not None:  # another tab took over: its call (it had the audio) is lost
             old.close("the console was opened elsewhere")
-            if self.leg is not None:
+            if isinstance(self.leg, BrowserLeg):
                 self.leg.end(CONSOLE_LOST, lost=True)
 
     def detach(self, link: ConsoleLink) -> bool:
@@ -413,17 +484,20 @@ class BrowserConsole:
         return True
 
     def _vanished(self) -> None:
-        """The page is gone: a call in progress is lost; an idle agent is not offered more."""
-        if self.leg is not None:
+        """The page is gone: a call in progress is lost; an idle agent is not offered more.
+        (In desk-phone mode the phone still rings and carries the call: nothing is lost.)"""
+        if isinstance(self.leg, BrowserLeg):
             self.leg.end(CONSOLE_LOST, lost=True)
         self._end_preview(PreviewChoice.GONE)
-        if self.live.pool.state(self.agent_id) in (AgentState.READY, AgentState.WRAP_UP):
+        idle = self.live.pool.state(self.agent_id) in (AgentState.READY, AgentState.WRAP_UP)
+        if idle and not self.desk_phone:
             self.live.pause(self.agent_id, NO_PHONE)
 
     def _on_media_state(self, state: str) -> None:
-        if state in ("failed", "closed") and self.leg is not None and self.link is not None:
+        leg = self.leg
+        if state in ("failed", "closed") and isinstance(leg, BrowserLeg) and self.link is not None:
             log.warning("agent %s: browser audio %s mid-call", self.agent.extension, state)
-            self.leg.end(f"browser audio {state}", lost=True)
+            leg.end(f"browser audio {state}", lost=True)
 
     def _spawn(self, work: Coroutine[object, object, object]) -> None:
         task = asyncio.ensure_future(work)
@@ -434,7 +508,7 @@ class BrowserConsole:
         if self.link is not None:
             self.link.close("logged out")
             self.link = None
-        if self.leg is not None:
+        if isinstance(self.leg, BrowserLeg):
             self.leg.end(CONSOLE_LOST, lost=True)
         self._end_preview(PreviewChoice.GONE)
         for task in list(self._tasks):
@@ -460,8 +534,11 @@ class BrowserConsoles:
         self._graces: dict[int, asyncio.Task[None]] = {}
         live.listeners.append(self._on_change)
 
-    def attach(self, agent: Agent, link: ConsoleLink) -> BrowserConsole:
-        """The agent's page connected: their console (new, or theirs from before)."""
+    def attach(
+        self, agent: Agent, link: ConsoleLink, *, desk_phone: bool = False
+    ) -> BrowserConsole:
+        """The agent's page connected: their console (new, or theirs from before), taking
+        the calls itself or (`desk_phone`) showing those of the agent's SIP phone."""
         grace = self._graces.pop(agent.id, None)
         if grace is not None:
             grace.cancel()
@@ -469,6 +546,13 @@ class BrowserConsoles:
         if console is None:
             console = self.consoles[agent.id] = BrowserConsole(agent, self.live, self.store)
         console.attach(link)
+        console.desk_phone = desk_phone
+        if desk_phone:
+            self.live.pair(agent.id, console)  # the phone's registration logs them in
+            if self.live.phones.get(agent.id) is console:  # it took the calls until now
+                self.live.phone_gone(agent.id, NO_DESK_PHONE)
+            return console
+        self.live.unpair(agent.id, console)
         if self.live.pool.state(agent.id) is AgentState.LOGGED_OUT:
             # Logged in but not yet asking for calls: the agent says Ready when set.
             self.live.pool.log_in(agent.id, self.live.wall_clock(), "console login")
@@ -491,6 +575,7 @@ class BrowserConsoles:
             return
         if self.live.phones.get(agent_id) is console:
             self.live.phone_gone(agent_id, reason)
+        self.live.unpair(agent_id, console)  # desk-phone mode: the phone alone rings again
         await console.close()
 
     def _on_change(self, change: AgentStateChange) -> None:

@@ -9,7 +9,9 @@ memory. HA1s made for another realm than the configured one cannot verify
 anything: such an agent is refused, said once, until their password is reset.
 
 Registrar events become logins: a phone's first binding logs its agent in (and
-ready); the last one going (unregistered, expired) logs them out.
+ready); the last one going (unregistered, expired) logs them out. The pool keeps
+the registered phone apart (`sip_phones`), so a console in desk-phone mode can
+pair with it.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class AgentDirectory:
             campaigns, skills = frozenset(agent.campaigns), frozenset(agent.skills)
             self.live.seat(AgentSeat(agent.id, agent.name, agent.extension, campaigns, skills))
         for gone in seated - {agent.id for agent in agents}:
-            self.live.phone_gone(gone, "agent removed")
+            self.live.sip_phone_gone(gone, "agent removed")
             self.live.pool.unseat(gone, self.live.wall_clock())
 
     def on_registrar_event(self, event: object) -> None:
@@ -74,6 +76,6 @@ class AgentDirectory:
         if isinstance(event, AgentRegistered):
             binding = event.binding
             phone = SipPhone(self.dialer, binding.contact, binding.source)
-            self.live.phone_registered(event.agent_id, phone)
+            self.live.sip_phone_registered(event.agent_id, phone)
         elif isinstance(event, AgentUnregistered) and event.remaining == 0:
-            self.live.phone_gone(event.agent_id, f"phone {event.reason}")
+            self.live.sip_phone_gone(event.agent_id, f"phone {event.reason}")

@@ -10,6 +10,12 @@ but given the safe-harbor message.
 A `PreviewEndpoint` (the console: a SIP phone has no screen) also shows an
 agent a contact before the dial (preview dialing): `preview(offer)` returns
 the agent's `PreviewChoice`, to call or to skip, as a future.
+
+A `HangUpLeg` can be ended from our side while it is up (a SIP leg: BYE or
+CANCEL); the console's Hang up uses it in desk-phone mode. A `DeskPhoneCompanion`
+is a console beside an agent's SIP phone (desk-phone mode, see
+`dialer.agents.desk_phone`): told when the phone registers (`pair`, which returns
+the endpoint that rings the phone and shows the calls) and when it goes.
 """
 
 from __future__ import annotations
@@ -56,8 +62,19 @@ class AgentCallLeg(Protocol):
     async def close(self) -> None: ...
 
 
+@runtime_checkable
+class HangUpLeg(AgentCallLeg, Protocol):
+    def hang_up(self, reason: str) -> None: ...  # end it now, ringing or answered
+
+
 class AgentEndpoint(Protocol):
     async def ring(self, offer: CallOffer) -> AgentCallLeg: ...
+
+
+class DeskPhoneCompanion(Protocol):
+    def pair(self, phone: AgentEndpoint) -> AgentEndpoint: ...  # the phone registered
+
+    def unregistered(self, reason: str) -> None: ...  # the phone went (unregistered, expired)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ REGISTER came from, so a phone behind NAT is reached where it is), with the
 person's name and number as the caller (the SIP phone's screen pop), and says
 whether the phone answered within `answer_timeout_s`. The dialer only ever
 calls phones that registered with a password: no request from outside makes it
-call anywhere. `close()` hangs up on every path and frees the RTP port.
+call anywhere. `hang_up(reason)` ends it from our side at once (a CANCEL while it
+rings, a BYE once answered: the console's Hang up in desk-phone mode); `close()`
+hangs up on every path and frees the RTP port.
 """
 
 from __future__ import annotations

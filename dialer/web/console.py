@@ -3,6 +3,7 @@
     GET  /agent          the login page, or the console once logged in
     POST /agent/login    extension + password -> the session cookie (rate limited)
     POST /agent/logout   with the session's CSRF token
+    POST /agent/mode     browser or desk_phone, with the session's CSRF token
     GET  /agent/session  200 while the session lasts, else 401 (a reconnecting page asks)
     GET  /agent/ws       the console's messages, JSON both ways (`BrowserConsole.handle`)
 
@@ -13,6 +14,12 @@ refused), logout also carries the session's CSRF token, and the WebSocket
 checks the session and the Origin before it upgrades. A wrong password and an
 unknown extension get the same answer in the same time (the store equalises
 the hashing). Passwords and tokens are never logged.
+
+Modes: `browser` (the console takes the calls, audio over WebRTC) or `desk_phone`
+(the agent's SIP phone takes them, the console shows them: `dialer.agents.desk_phone`).
+The choice, on the login page or on the console, is remembered per browser in a
+cookie of its own (not a secret: it only says where the audio goes), read when the
+WebSocket opens; changing it needs the same origin and CSRF token as logout.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from pathlib import Path
 from aiohttp import WSMsgType, web
 
 from dialer.agents.browser import BrowserConsole, ConsoleError
+from dialer.agents.states import AgentState
 from dialer.web.origin import same_origin
 from dialer.web.sessions import AgentSession
 from dialer.web.state import AGENTS, CONSOLES, LOGINS, SESSIONS, SETTINGS, STORE
@@ -37,6 +45,9 @@ log = logging.getLogger("dialer.web")
 STATIC = Path(__file__).parent / "static"
 STATIC_PREFIX = "/agent/static/"
 COOKIE = "dialer_agent"
+MODE_COOKIE = "dialer_agent_mode"
+BROWSER, DESK_PHONE = "browser", "desk_phone"
+MODE_KEPT_S = 365 * 86400
 COOKIE_PATH = "/agent"
 HEARTBEAT_S = 10.0  # a network that went away is noticed within about this
 MAX_MESSAGE_BYTES = 256 * 1024  # an SDP offer is a few KB
@@ -49,6 +60,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/agent", page)
     app.router.add_post("/agent/login", login)
     app.router.add_post("/agent/logout", logout)
+    app.router.add_post("/agent/mode", set_mode)
     app.router.add_get("/agent/session", session_status)
     app.router.add_get("/agent/ws", websocket)
     app.router.add_static(STATIC_PREFIX, STATIC, name="agent-static")
@@ -59,14 +71,32 @@ def add_routes(app: web.Application) -> None:
 
 async def page(request: web.Request) -> web.Response:
     session = _session(request)
+    mode = _mode(request)
     if session is None:
-        return _login_page()
+        return _login_page(mode=mode)
     agent = session.subject
-    return _render("console.html", csrf=session.csrf, name=agent.name, extension=agent.extension)
+    desk = mode == DESK_PHONE
+    return _render(
+        "console.html",
+        csrf=session.csrf,
+        name=agent.name,
+        extension=agent.extension,
+        mode=mode,
+        other_mode=BROWSER if desk else DESK_PHONE,
+        switch_label="Take calls in this browser" if desk else "Take calls on my desk phone",
+    )
 
 
-def _login_page(error: str = "", status: int = 200) -> web.Response:
-    return _render("login.html", status=status, error=error, hidden="" if error else "hidden")
+def _login_page(error: str = "", status: int = 200, mode: str = BROWSER) -> web.Response:
+    desk = mode == DESK_PHONE
+    return _render(
+        "login.html",
+        status=status,
+        error=error,
+        hidden="" if error else "hidden",
+        browser_checked="" if desk else "checked",
+        desk_checked="checked" if desk else "",
+    )
 
 
 def _render(template: str, *, status: int = 200, **values: str) -> web.Response:
@@ -85,11 +115,14 @@ async def login(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(text="cross-site request refused")
     form = await request.post()
     extension, password = form.get("extension"), form.get("password")
+    chosen = form.get("mode")
+    ok = isinstance(chosen, str) and chosen in (BROWSER, DESK_PHONE)
+    mode = chosen if ok and isinstance(chosen, str) else _mode(request)
     if not isinstance(extension, str) or not isinstance(password, str):
-        return _login_page(WRONG_LOGIN, 401)
+        return _login_page(WRONG_LOGIN, 401, mode)
     extension = extension.strip()[:MAX_EXTENSION]
     if len(password) > MAX_PASSWORD:
-        return _login_page(WRONG_LOGIN, 401)
+        return _login_page(WRONG_LOGIN, 401, mode)
     source = request.remote or "unknown"
     limiter = request.app[LOGINS]
     wait_s = limiter.try_login(source, extension)
@@ -97,14 +130,16 @@ async def login(request: web.Request) -> web.Response:
         log.warning("console login for extension %r from %s refused: too many failures",
                     extension, source)  # fmt: skip
         minutes = max(1, math.ceil(wait_s / 60))
-        return _login_page(f"Too many failed logins. Try again in {minutes} min.", 429)
+        return _login_page(f"Too many failed logins. Try again in {minutes} min.", 429, mode)
     agent = await request.app[STORE].run(lambda s: s.check_agent_login(extension, password))
     if agent is None:
         log.info("console login failed for extension %r from %s", extension, source)
-        return _login_page(WRONG_LOGIN, 401)
+        return _login_page(WRONG_LOGIN, 401, mode)
     limiter.succeeded(source, extension)
     if agent.id not in request.app[AGENTS].pool.seats:
-        return _login_page("This agent is not seated in this dialer yet; try again shortly.", 503)
+        return _login_page(
+            "This agent is not seated in this dialer yet; try again shortly.", 503, mode
+        )
     sessions = request.app[SESSIONS]
     old = request.cookies.get(COOKIE)
     if old:
@@ -121,7 +156,43 @@ async def login(request: web.Request) -> web.Response:
         samesite="Strict",
         secure=request.secure,
     )
+    _remember_mode(request, response, mode)
     return response
+
+
+async def set_mode(request: web.Request) -> web.Response:
+    """The console's switch between browser and desk-phone mode: remembered, then the page
+    loads again (its WebSocket reconnects in the new mode)."""
+    session = _session(request)
+    form = await request.post()
+    csrf, mode = form.get("csrf"), form.get("mode")
+    if (
+        session is None
+        or not same_origin(request)
+        or not isinstance(csrf, str)
+        or not session.csrf_matches(csrf)
+    ):
+        raise web.HTTPForbidden(text="mode change refused")
+    if mode not in (BROWSER, DESK_PHONE):
+        raise web.HTTPBadRequest(text=f"the modes are {BROWSER} and {DESK_PHONE}")
+    state = request.app[AGENTS].pool.state(session.subject.id)
+    if state in (AgentState.RESERVED, AgentState.ON_CALL):
+        raise web.HTTPConflict(text="not during a call: change the mode after it")
+    response = web.Response(status=303, headers={"Location": "/agent"})
+    _remember_mode(request, response, str(mode))
+    return response
+
+
+def _remember_mode(request: web.Request, response: web.Response, mode: str) -> None:
+    response.set_cookie(
+        MODE_COOKIE,
+        mode,
+        max_age=MODE_KEPT_S,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+    )
 
 
 async def logout(request: web.Request) -> web.Response:
@@ -162,7 +233,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     link = WebSocketLink(ws)
     consoles = request.app[CONSOLES]
-    console = consoles.attach(session.subject, link)
+    console = consoles.attach(session.subject, link, desk_phone=_mode(request) == DESK_PHONE)
     link.send(console.hello())
     requests: set[asyncio.Task[None]] = set()
     try:
@@ -241,3 +312,8 @@ class WebSocketLink:
 
 def _session(request: web.Request) -> AgentSession | None:
     return request.app[SESSIONS].get(request.cookies.get(COOKIE))
+
+
+def _mode(request: web.Request) -> str:
+    """The mode this browser chose (browser mode until it chose)."""
+    return DESK_PHONE if request.cookies.get(MODE_COOKIE) == DESK_PHONE else BROWSER

@@ -23,12 +23,15 @@ from actors.agent_pool import AGENT_LOST, LiveAgentPool
 from dialer.agents import credentials
 from dialer.agents.states import AgentState
 from dialer.config import Config
+from dialer.flow.document import parse_flow
+from dialer.flow.interpreter import FlowStart
+from dialer.flow.location import FlowLocation
 from dialer.flow.runner import FlowRequest, FlowRuntime
 from dialer.store.repository import Agent
 from dialer.store.worker import StoreWorker
 from dialer.web.app import make_app
 from tests.e2e.peers import LOOPBACK, Sipp, require_binary
-from tests.e2e.test_agents import CONTACT, QUEUE, agent_desk
+from tests.e2e.test_agents import CONTACT, agent_desk
 from tests.e2e.test_calls import MakeDialer, call, make_dialer
 from tests.e2e.test_flows import runtime
 from tests.web.harness import EXTENSION, PASSWORD, finish, lead_in_flight, live_pool, open_store
@@ -44,6 +47,10 @@ ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 Desk = tuple[StoreWorker, Agent, LiveAgentPool, str]
+# The campaign's own queue: any of its agents (the console's has no skills).
+QUEUE = FlowStart(
+    parse_flow("<Response><Enqueue>campaign-1</Enqueue></Response>", "t"), FlowLocation()
+)
 
 
 @pytest.fixture(autouse=True)

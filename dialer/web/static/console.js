@@ -1,8 +1,11 @@
 // The agent console: one WebSocket to the dialer (JSON messages), one WebRTC connection
 // for the audio, negotiated on every (re)connect. No inline script: the CSP forbids it.
+// In desk-phone mode (body[data-mode=desk_phone]) there is no WebRTC: the agent's SIP
+// phone rings and carries the audio, and this page shows its calls.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+const DESK = document.body.dataset.mode === "desk_phone";
 const RECONNECT_MAX_MS = 10000;
 const ICE_GATHER_MS = 3000;
 
@@ -42,7 +45,7 @@ function connect() {
     backoffMs = 500;
     text("link", "connected");
     document.body.dataset.link = "open";
-    negotiate().catch((err) => say(`Audio: ${err}`));
+    if (!DESK) negotiate().catch((err) => say(`Audio: ${err}`));
   };
   ws.onmessage = (event) => onMessage(JSON.parse(event.data));
   ws.onclose = (event) => {
@@ -111,7 +114,11 @@ function onMessage(message) {
     case "hello":
       fillPauseReasons(message.pause_reasons);
       if (message.state) showState(message.state);
+      if (message.desk_phone) deskPhone(message.desk_phone);
       requestStats();
+      break;
+    case "desk_phone":
+      deskPhone(message);
       break;
     case "webrtc_answer":
       if (pc) pc.setRemoteDescription({ type: "answer", sdp: message.sdp }).catch((err) => say(`Audio: ${err}`));
@@ -133,9 +140,11 @@ function onMessage(message) {
       previewOver(message);
       break;
     case "connected":
-      text("call-title", "On call");
+      if (message.call_sid !== currentCall) break;
+      text("call-title", DESK ? "On call (desk phone)" : "On call");
       $("call-panel").classList.remove("ringing");
       show("answer", false);
+      document.body.dataset.call = "connected";
       break;
     case "ended":
       ended(message);
@@ -167,6 +176,15 @@ function showState(state) {
   text("state", state.state);
   text("state-reason", state.reason ? `(${state.reason})` : "");
   document.body.dataset.state = state.state;
+}
+
+function deskPhone(phone) {
+  // Whether the SIP phone is registered: without it no call can ring, so no Ready.
+  const registered = Boolean(phone.registered);
+  text("desk-phone", registered ? "registered" : `not registered${phone.reason ? ` (${phone.reason})` : ""}`);
+  $("ready").disabled = !registered;
+  document.body.dataset.deskPhone = registered ? "registered" : "unregistered";
+  say(registered ? "" : "Your desk phone is not registered, so no call can ring it. Sign it in (register it), then go ready.");
 }
 
 function fillPauseReasons(reasons) {
@@ -217,7 +235,7 @@ function previewOver(message) {
 function ring(message) {
   if (message.preview) show("preview-panel", false); // the contact chosen answered
   currentCall = message.call_sid;
-  text("call-title", "Incoming call");
+  text("call-title", DESK ? "Ringing on your desk phone" : "Incoming call");
   text("pop-name", message.name || "(no name)");
   text("pop-number", message.number);
   text("pop-campaign", message.campaign_id === null ? "" : String(message.campaign_id));
@@ -226,10 +244,11 @@ function ring(message) {
   $("pop-history").tBodies[0].replaceChildren();
   $("call-panel").classList.add("ringing");
   show("call-panel", true);
-  show("answer", true);
+  show("answer", !DESK); // a desk phone is answered on the phone
   show("hangup", true);
   show("disposition-panel", false);
   document.body.dataset.call = "ringing";
+  if (DESK) return;
   if (message.preview || $("auto-answer").checked) answer(); // a preview call is the agent's own
 }
 
@@ -311,7 +330,7 @@ function submitDisposition(event) {
 }
 
 async function pollStats() {
-  if (!pc) return;
+  if (!pc || DESK) return;
   try {
     const report = await pc.getStats();
     report.forEach((s) => {
@@ -325,7 +344,17 @@ async function pollStats() {
   }
 }
 
+function deskPhoneMode() {
+  // The phone has the audio and its own mute and answer keys.
+  show("desk-phone-panel", true);
+  show("auto-answer-label", false);
+  show("mute", false);
+  show("media-panel", false);
+  text("media", "on the desk phone");
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  if (DESK) deskPhoneMode();
   $("ready").addEventListener("click", () => { say(""); send({ type: "ready" }); });
   $("pause").addEventListener("click", () => { say(""); send({ type: "pause", reason: $("pause-reason").value }); });
   $("answer").addEventListener("click", answer);
