@@ -549,6 +549,10 @@ class Repository(Protocol):
 
     def agent_stats(self, agent_id: int, start: float, end: float) -> AgentStats: ...
 
+    def agent_paused_by_reason(
+        self, agent_id: int, start: float, end: float
+    ) -> dict[str, float]: ...
+
     def hand_off_counts(self, campaign_id: int, since: float) -> tuple[int, int]:
         """(people handed to agents, of whom abandoned) in calls finished since `since`."""
         ...

@@ -335,6 +335,34 @@ class AgentTables:
             state_at_end=state,
         )
 
+    def agent_paused_by_reason(self, agent_id: int, start: float, end: float) -> dict[str, float]:
+        """Time paused over [start, end), by the pause's reason, clipped as `agent_stats`
+        is (a pause begun before `start` carries in with its reason, the last one runs to
+        `end`), so the values sum to its `seconds_in[paused]`. A pause that lasted no time
+        (paused and ready at the same instant) is left out; a pause with no reason is ""."""
+        if end < start:
+            raise ValueError(f"the interval ends ({end}) before it starts ({start})")
+        paused: dict[str, float] = {}
+        (state, reason), since = self._status_before(agent_id, start), start
+        for change in self.agent_state_history(agent_id, since=start, until=end):
+            if state is AgentState.PAUSED and change.at > since:
+                paused[reason] = paused.get(reason, 0.0) + change.at - since
+            (state, reason), since = (change.state, change.reason), change.at
+        if state is AgentState.PAUSED and end > since:
+            paused[reason] = paused.get(reason, 0.0) + end - since
+        return paused
+
+    def _status_before(self, agent_id: int, moment: float) -> tuple[AgentState, str]:
+        """The state the agent was in just before `moment`, and its reason."""
+        row = self._db.execute(
+            "SELECT state, reason FROM agent_state_changes WHERE agent_id = ? AND at < ?"
+            " ORDER BY at DESC, id DESC LIMIT 1",
+            (agent_id, moment),
+        ).fetchone()
+        if row is None:
+            return AgentState.LOGGED_OUT, ""
+        return AgentState(row["state"]), row["reason"]
+
     # -- dispositions ------------------------------------------------------------------
 
     def record_disposition(

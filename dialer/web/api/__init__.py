@@ -12,6 +12,7 @@ from aiohttp import web
 
 from dialer.web.api import (
     admin_ops,
+    agent_activity_ops,
     agent_ops,
     calendar_ops,
     campaign_ops,
@@ -32,8 +33,8 @@ from dialer.web.state import CONFIG
 
 def operations() -> list[Operation]:
     modules = (
-        session_ops, campaign_ops, lead_ops, library_ops, dnc_ops, agent_ops, admin_ops,
-        metrics_ops, tts_ops, system_ops, calendar_ops, stats_ops,
+        session_ops, campaign_ops, lead_ops, library_ops, dnc_ops, agent_ops, agent_activity_ops,
+        admin_ops, metrics_ops, tts_ops, system_ops, calendar_ops, stats_ops,
     )  # fmt: skip
     listed = [op for module in modules for op in module.OPERATIONS]
     return [*listed, Operation("GET", "/api/openapi.json", openapi, "This document", "meta",
@@ -53,9 +54,9 @@ def add_api(app: web.Application) -> None:
     methods: dict[str, set[str]] = {}
     for operation in listed:
         methods.setdefault(operation.path, set()).add(operation.method)
-    patterns = [
-        (re.compile(re.sub(r"{\w+}", "[^/]+", path) + "$"), m) for path, m in methods.items()
-    ]
+    # Fixed paths first: /api/agents/live is that path, not /api/agents/{agent_id}.
+    by_path = sorted(methods.items(), key=lambda item: "{" in item[0])
+    patterns = [(_pattern(path), allowed) for path, allowed in by_path]
 
     async def unknown(request: web.Request) -> web.StreamResponse:
         """Not a route: a wrong method on a known path (405), or no such path (404)."""
@@ -65,4 +66,15 @@ def add_api(app: web.Application) -> None:
                 raise ApiError(405, f"use {methods} on {request.path}", headers={"Allow": methods})
         raise ApiError(404, f"no such API path: {request.path}")
 
+    # A wrong method on a fixed path that a templated one also matches would otherwise
+    # reach the templated route (PATCH /api/agents/live: "live" is not an agent id).
+    templated = [_pattern(path) for path in methods if "{" in path]
+    for path in methods:
+        if "{" not in path and any(pattern.match(path) for pattern in templated):
+            app.router.add_route("*", path, unknown)
     app.router.add_route("*", "/api/{tail:.*}", unknown)
+
+
+def _pattern(path: str) -> re.Pattern[str]:
+    """What request paths an operation's path template matches."""
+    return re.compile(re.sub(r"{\w+}", "[^/]+", path) + "$")
