@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from datetime import date
 from typing import Any
 
 from aiohttp import web
@@ -36,7 +35,7 @@ from dialer.campaign.compliance import ComplianceError, resolve_zone
 from dialer.campaign.export import iso_utc
 from dialer.store.repository import Agent, NotFound, Repository
 from dialer.web.api import schemas
-from dialer.web.api.errors import ApiError, Detail
+from dialer.web.api.errors import query_date, query_refused
 from dialer.web.api.operation import ApiCall, Operation, Param
 from dialer.web.state import AGENTS
 
@@ -87,16 +86,16 @@ async def agents_report_csv(call: ApiCall) -> web.Response:
 
 
 async def _report(call: ApiCall) -> tuple[list[ReportRow], dict[str, Any]]:
-    first, last = _day(call.query, "from"), _day(call.query, "to")
+    first, last = query_date(call.query, "from"), query_date(call.query, "to")
     try:
         zone = resolve_zone(call.query["zone"])
     except ComplianceError as exc:
-        raise _refused("query.zone", str(exc)) from None
+        raise query_refused("query.zone", str(exc)) from None
     now = call.request.app[AGENTS].wall_clock()
     try:
         start, end = period_bounds(first, last, zone, now)
     except PeriodError as exc:
-        raise _refused(exc.where, str(exc)) from None
+        raise query_refused(exc.where, str(exc)) from None
 
     def read(store: Repository) -> list[ReportRow]:
         agents = store.list_agents(include_removed=True)
@@ -120,17 +119,6 @@ def _figures(
             continue  # seated, but not (or no longer) in the store
         figures[agent_id] = ActivityFigures.of(stats, paused)
     return figures
-
-
-def _day(query: dict[str, Any], key: str) -> date:
-    try:
-        return date.fromisoformat(query[key])
-    except ValueError:
-        raise _refused(f"query.{key}", "must be a date, YYYY-MM-DD") from None
-
-
-def _refused(where: str, message: str) -> ApiError:
-    return ApiError(400, "the query is not valid", [Detail(where, message)])
 
 
 _SECONDS = {"type": "number", "minimum": 0, "description": "seconds"}

@@ -11,7 +11,7 @@ are listed too; a campaign that starts "now" has no time of its own, so none.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,7 @@ from dialer.campaign.schedule import runs_between
 from dialer.campaign.settings import CampaignSettings
 from dialer.store.repository import Campaign
 from dialer.web.api import schemas
-from dialer.web.api.errors import ApiError, Detail
+from dialer.web.api.errors import query_date, query_refused
 from dialer.web.api.operation import ApiCall, Operation, Param
 
 MAX_DAYS = 62  # two months of any length, and a week either side of one
@@ -30,15 +30,15 @@ SHOWN_STATES = frozenset({CampaignState.SCHEDULED, CampaignState.RUNNING, Campai
 
 
 async def calendar(call: ApiCall) -> dict[str, Any]:
-    first, last = _day(call.query, "from"), _day(call.query, "to")
+    first, last = query_date(call.query, "from"), query_date(call.query, "to")
     if last < first:
-        raise _refused("query.to", "must not be before from")
+        raise query_refused("query.to", "must not be before from")
     if (last - first).days + 1 > MAX_DAYS:
-        raise _refused("query.to", f"the range is at most {MAX_DAYS} days")
+        raise query_refused("query.to", f"the range is at most {MAX_DAYS} days")
     try:
         zone = resolve_zone(call.query["zone"])
     except ComplianceError as exc:
-        raise _refused("query.zone", str(exc)) from None
+        raise query_refused("query.zone", str(exc)) from None
     start = wall_time_instant(first, time(0), zone)
     end = wall_time_instant(last + timedelta(days=1), time(0), zone)
     listed = await call.read(lambda s: s.list_campaigns())
@@ -70,17 +70,6 @@ def _occurrence(run: datetime, campaign: Campaign, kind: str, viewer: ZoneInfo) 
         "date": seen.date().isoformat(),
         "time": f"{seen:%H:%M}",
     }
-
-
-def _day(query: dict[str, Any], key: str) -> date:
-    try:
-        return date.fromisoformat(query[key])
-    except ValueError:
-        raise _refused(f"query.{key}", "must be a date, YYYY-MM-DD") from None
-
-
-def _refused(where: str, message: str) -> ApiError:
-    return ApiError(400, "the query is not valid", [Detail(where, message)])
 
 
 _DATE = {"type": "string", "pattern": r"^[12]\d{3}-\d{2}-\d{2}$", "description": "YYYY-MM-DD"}

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from aiohttp import web
 
@@ -70,3 +72,16 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return ApiError(500, "internal error").response()
+
+
+def query_refused(where: str, message: str) -> ApiError:
+    """A 400 for one bad query parameter (`where`: "query.NAME")."""
+    return ApiError(400, "the query is not valid", [Detail(where, message)])
+
+
+def query_date(query: Mapping[str, Any], key: str) -> date:
+    """The query's `key` as a date (YYYY-MM-DD), or the 400 that says so."""
+    try:
+        return date.fromisoformat(query[key])
+    except ValueError:
+        raise query_refused(f"query.{key}", "must be a date, YYYY-MM-DD") from None
